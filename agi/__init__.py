@@ -1,0 +1,1 @@
+"""FastAGI side for classic dialplans (filled by a later issue)."""

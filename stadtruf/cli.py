@@ -1,0 +1,43 @@
+"""The `stadtruf` command. Each feature module registers its own subcommand.
+
+A feature module exposes `register(subparsers)`, which adds its parser and sets
+`func=handler` where `handler(args) -> int` is the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+# Modules that contribute subcommands, in the order `--help` lists them.
+_COMMAND_MODULES = (
+    "stadtruf.commands.serve",
+    "stadtruf.commands.asterisk",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stadtruf",
+        description="stadtruf: 115 and town switchboards for a municipal ServiceCenter.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    return int(func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `stadtruf` CLI, one module each."""
