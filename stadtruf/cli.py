@@ -13,6 +13,7 @@ from importlib import import_module
 
 # Modules that contribute subcommands, in the order `--help` lists them.
 _COMMAND_MODULES = (
+    "stadtruf.commands.up",
     "stadtruf.commands.serve",
     "stadtruf.commands.asterisk",
 )

@@ -1,0 +1,192 @@
+"""The Stasis application: one ARI connection, one task per call, events in order per call.
+
+Asterisk sends every event of the app over one WebSocket. We route each event to the queue
+of the call it belongs to (by channel id), so a slow REST request in one call never delays
+another call, and each call sees its own events in the order Asterisk sent them.
+
+After every (re)connect we resynchronise with Asterisk, the store of record: calls that ended
+while we were away are dropped, calls that entered Stasis while we were away are picked up.
+On shutdown, calls still with us go back to the dialplan's apology route, so no caller is
+left in silence and no channel is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import structlog
+
+from ari_app.errors import AriError, AriNotFound
+from ari_app.events import Event
+from ari_app.rest import AriRest
+from ari_app.settings import AriSettings
+from ari_app.stream import EventStream
+
+log = structlog.get_logger(__name__)
+
+# Where a call goes when the app stops while it is still in Stasis (see dialplan/stadtruf.conf).
+APOLOGY_CONTEXT = "stadtruf-entry"
+APOLOGY_EXTEN = "app-unavailable"
+
+# Events after which Asterisk no longer knows the channel in our app.
+_END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+
+CallRunner = Callable[["CallContext"], Awaitable[None]]
+
+
+class CallContext:
+    """What a call handler gets: the REST client, its channel, and its own event queue."""
+
+    def __init__(self, rest: AriRest, channel: dict[str, Any], args: tuple[str, ...]) -> None:
+        self.rest = rest
+        self.channel = channel
+        self.args = args
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.ended = asyncio.Event()
+
+    @property
+    def channel_id(self) -> str:
+        return str(self.channel["id"])
+
+    @property
+    def dialled(self) -> str:
+        return str(self.channel.get("dialplan", {}).get("exten", ""))
+
+    @property
+    def caller_number(self) -> str:
+        return str(self.channel.get("caller", {}).get("number", ""))
+
+    async def next_event(self) -> Event:
+        return await self.events.get()
+
+
+class StasisApplication:
+    """Runs until `stop()`; `run_call` handles one inbound call from answer to hangup."""
+
+    def __init__(self, settings: AriSettings, run_call: CallRunner) -> None:
+        self.settings = settings
+        self._run_call = run_call
+        self._calls: dict[str, tuple[CallContext, asyncio.Task[None]]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._stream: EventStream | None = None
+        self._stopping = False
+        self.ready = asyncio.Event()
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            self._session = session
+            rest = AriRest(session, self.settings.url, self.settings.user, self.settings.password)
+            self._rest = rest
+            self._stream = EventStream(
+                session,
+                self.settings.url,
+                self.settings.app,
+                self.settings.user,
+                self.settings.password,
+                on_connect=self._resync,
+            )
+            try:
+                async for event in self._stream:
+                    self._dispatch(event)
+            finally:
+                await self._hand_back_calls()
+
+    async def stop(self) -> None:
+        """Stop taking calls, hand the ones in progress back to the dialplan, close."""
+        self._stopping = True
+        if self._stream is not None:
+            await self._stream.close()
+
+    # -- event routing -------------------------------------------------------------------
+
+    def _dispatch(self, event: Event) -> None:
+        channel_id = event.channel_id
+        if event.type == "StasisStart" and channel_id is not None:
+            self._start_call(event.raw["channel"], event.args)
+            return
+        if channel_id is None or channel_id not in self._calls:
+            return
+        context, _ = self._calls[channel_id]
+        context.events.put_nowait(event)
+        if event.type in _END_EVENTS:
+            context.ended.set()
+
+    def _start_call(self, channel: dict[str, Any], args: tuple[str, ...]) -> None:
+        channel_id = str(channel["id"])
+        if channel_id in self._calls:
+            return
+        context = CallContext(self._rest, channel, args)
+        if self._stopping:
+            task = asyncio.create_task(self._send_to_apology(channel_id))
+        else:
+            task = asyncio.create_task(self._guarded(context))
+        self._calls[channel_id] = (context, task)
+        task.add_done_callback(lambda _t: self._calls.pop(channel_id, None))
+
+    async def _guarded(self, context: CallContext) -> None:
+        """Run the call handler; whatever it raises, the caller is not left in silence."""
+        structlog.contextvars.bind_contextvars(
+            channel_id=context.channel_id, dialled=context.dialled
+        )
+        try:
+            await self._run_call(context)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call.handler_failed")
+            if not context.ended.is_set():
+                await self._send_to_apology(context.channel_id)
+
+    async def _send_to_apology(self, channel_id: str) -> None:
+        try:
+            await self._rest.continue_in_dialplan(
+                channel_id, context=APOLOGY_CONTEXT, extension=APOLOGY_EXTEN, priority=1
+            )
+        except AriNotFound:
+            return  # the caller hung up meanwhile
+        except AriError:
+            log.warning("call.apology_failed_hanging_up", channel_id=channel_id)
+            with contextlib.suppress(AriError):
+                await self._rest.hangup(channel_id)
+
+    # -- resync and shutdown -------------------------------------------------------------
+
+    async def _resync(self) -> None:
+        """Asterisk is the store of record: align our calls with its channels in Stasis."""
+        channels = await self._rest.list_channels()
+        in_app = {
+            str(ch["id"]): ch
+            for ch in channels
+            if ch.get("dialplan", {}).get("app_name") == "Stasis"
+            and str(ch.get("dialplan", {}).get("app_data", "")).split(",")[0] == self.settings.app
+        }
+        for channel_id, (context, task) in list(self._calls.items()):
+            if channel_id not in in_app:
+                log.info("call.gone_while_disconnected", channel_id=channel_id)
+                context.ended.set()
+                task.cancel()
+        for channel_id, channel in in_app.items():
+            if channel_id not in self._calls:
+                log.info("call.adopted_after_reconnect", channel_id=channel_id)
+                self._start_call(channel, ())
+        self.ready.set()
+
+    async def _hand_back_calls(self) -> None:
+        calls = list(self._calls.values())
+        for _, task in calls:
+            task.cancel()
+        for context, task in calls:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if not context.ended.is_set():
+                await self._send_to_apology(context.channel_id)
+        if calls:
+            log.info("app.calls_handed_back", count=len(calls))

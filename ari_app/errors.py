@@ -1,0 +1,36 @@
+"""Errors raised by the ARI client.
+
+Callers mostly care about two cases: the thing is already gone (`AriNotFound`, a normal race in
+telephony: the caller hung up while we were talking to Asterisk) and Asterisk cannot be reached at
+all (`AriUnavailable`). Everything else is an `AriError` carrying the HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class AriError(Exception):
+    """An ARI request failed. `status` is the HTTP status, or None if no response arrived."""
+
+    def __init__(self, status: int | None, method: str, path: str, message: str) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        status = "no response" if self.status is None else f"HTTP {self.status}"
+        return f"ARI {self.method} {self.path} failed ({status}): {self.message}"
+
+    def __reduce__(self) -> tuple[type[AriError], tuple[int | None, str, str, str]]:
+        # Keeps the exception picklable (multiprocessing, some log shippers) despite the
+        # four-argument constructor.
+        return (type(self), (self.status, self.method, self.path, self.message))
+
+
+class AriNotFound(AriError):
+    """HTTP 404: the channel, bridge, playback or variable does not exist (any more)."""
+
+
+class AriUnavailable(AriError):
+    """No usable answer from Asterisk: connection refused or reset, DNS failure, timeout."""

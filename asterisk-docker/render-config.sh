@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Render Asterisk config templates into an instance's etc directory.
+#
+#   render-config.sh OUT_DIR SRC_DIR [OVERLAY_DIR ...]
+#
+# Copies every *.conf of SRC_DIR, then of each OVERLAY_DIR (same name replaces), into OUT_DIR
+# and replaces each @@NAME@@ with the environment variable STADTRUF_NAME. A placeholder whose
+# variable is unset or empty is an error: an instance must never start with a half-filled
+# config (for instance an ARI user without a password). Used by the Docker entrypoint and by
+# rootfs.sh alike, so both run the same configuration.
+set -euo pipefail
+
+[ $# -ge 2 ] || { echo "usage: $0 OUT_DIR SRC_DIR [OVERLAY_DIR ...]" >&2; exit 2; }
+out=$1; shift
+mkdir -p "$out"
+for src in "$@"; do
+  for f in "$src"/*.conf; do
+    [ -e "$f" ] || continue
+    cp "$f" "$out/"
+  done
+done
+
+missing=0
+for f in "$out"/*.conf; do
+  for name in $(grep -o '@@[A-Z0-9_]*@@' "$f" | sort -u | tr -d '@'); do
+    var="STADTRUF_$name"
+    value=${!var-}
+    if [ -z "$value" ]; then
+      echo "render-config: $f needs \$$var, which is not set" >&2
+      missing=1
+      continue
+    fi
+    # The value goes into a sed replacement: escape its special characters.
+    escaped=$(printf '%s' "$value" | sed -e 's/[\/&|]/\\&/g')
+    sed -i "s|@@${name}@@|${escaped}|g" "$f"
+  done
+done
+exit $missing

@@ -1,0 +1,1 @@
+"""Running and configuring the Asterisk that stadtruf drives."""

@@ -1,0 +1,80 @@
+"""Which Asterisk instances make up a service center on one machine, and their addresses.
+
+The ServiceCenter's Asterisk and the test carrier (a second Asterisk playing the carrier and
+the citizens, see asterisk-docker/testcaller/) each get their own loopback address, so both
+use the standard ports and the trunk is identified by source address as with a real carrier.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stadtruf.asterisk.dialplan import render_numbers_context
+from stadtruf.asterisk.instance import InstanceSettings
+from stadtruf.paths import asterisk_docker_dir, dialplan_dir
+
+ARI_USER = "stadtruf"
+
+
+@dataclass(frozen=True)
+class AddressPlan:
+    servicecenter: str = "127.0.0.1"
+    carrier: str = "127.0.0.2"
+    sip_port: int = 5060
+    http_port: int = 8088
+
+
+# `./dev up` and the README use the default plan; tests use their own addresses so that they
+# can run while a developer's service center is up.
+DEFAULT_PLAN = AddressPlan()
+TEST_PLAN = AddressPlan(servicecenter="127.0.0.21", carrier="127.0.0.22")
+
+
+def servicecenter_settings(
+    plan: AddressPlan, password: str, switchboard_numbers: Iterable[str]
+) -> InstanceSettings:
+    return InstanceSettings(
+        name="servicecenter",
+        bind_address=plan.servicecenter,
+        sip_port=plan.sip_port,
+        http_port=plan.http_port,
+        ari_user=ARI_USER,
+        ari_password=password,
+        rtp_start=20000,
+        rtp_end=20999,
+        values={"CARRIER_ADDRESS": plan.carrier, "CARRIER_PORT": str(plan.sip_port)},
+        folders={"dialplan": dialplan_dir()},
+        files={"stadtruf-numbers.conf": render_numbers_context(switchboard_numbers)},
+    )
+
+
+def carrier_settings(plan: AddressPlan, password: str) -> InstanceSettings:
+    return InstanceSettings(
+        name="testcarrier",
+        bind_address=plan.carrier,
+        sip_port=plan.sip_port,
+        http_port=plan.http_port,
+        ari_user=ARI_USER,
+        ari_password=password,
+        rtp_start=21000,
+        rtp_end=21999,
+        templates=("asterisk", "testcaller"),
+        values={
+            "SERVICECENTER_ADDRESS": plan.servicecenter,
+            "SERVICECENTER_PORT": str(plan.sip_port),
+        },
+    )
+
+
+def rootfs_path() -> Path:
+    """The cached root filesystem (built on first use)."""
+    out = subprocess.run(
+        [str(asterisk_docker_dir() / "rootfs.sh"), "path"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])

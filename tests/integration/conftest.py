@@ -1,0 +1,118 @@
+"""Real Asterisk 22 for the integration tests: the ServiceCenter and the test carrier.
+
+Both start once per session from the cached Debian root filesystem (asterisk-docker/rootfs.sh).
+If Asterisk cannot start, every integration test fails with the reason: nothing is skipped.
+After each test, no channel and no bridge may be left in either Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ari_app.application import StasisApplication
+from ari_app.settings import AriSettings
+from stadtruf.asterisk.instance import AsteriskInstance
+from stadtruf.asterisk.topology import (
+    ARI_USER,
+    TEST_PLAN,
+    carrier_settings,
+    rootfs_path,
+    servicecenter_settings,
+)
+from stadtruf.config import load
+from stadtruf.config.load import ServiceCenterConfig
+from stadtruf.paths import sample_config_dir
+from stadtruf.service import build_app, render_prompts
+from stadtruf.testcall import TestCarrier
+from tests.integration.support import Observer, wait_until_idle
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Site:
+    center: AsteriskInstance
+    carrier: AsteriskInstance
+    password: str
+    config: ServiceCenterConfig
+
+    @property
+    def app_settings(self) -> AriSettings:
+        return AriSettings(url=self.center.settings.ari_url, user=ARI_USER, password=self.password)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    config = load(sample_config_dir())
+    password = secrets.token_urlsafe(18)
+    base = tmp_path_factory.mktemp("asterisk")
+    center = AsteriskInstance(
+        servicecenter_settings(TEST_PLAN, password, config.switchboards.keys()),
+        base / "servicecenter",
+    )
+    carrier = AsteriskInstance(carrier_settings(TEST_PLAN, password), base / "testcarrier")
+    render_prompts(config, center.directory, rootfs_path())
+    try:
+        center.start()
+        carrier.start()
+        yield Site(center, carrier, password, config)
+    finally:
+        carrier.stop()
+        center.stop()
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+async def observer(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[Observer]:
+    obs = Observer(http, site.center.settings.ari_url, ARI_USER, site.password)
+    await obs.start()
+    yield obs
+    await obs.close()
+
+
+@pytest.fixture(scope="session")
+async def carrier(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[TestCarrier]:
+    tc = TestCarrier(http, site.carrier.settings.ari_url, ARI_USER, site.password)
+    await tc.start()
+    yield tc
+    await tc.close()
+
+
+@pytest.fixture
+async def app(site: Site) -> AsyncIterator[StasisApplication]:
+    """The Stasis app, in this process, connected to the ServiceCenter's Asterisk."""
+    application = build_app(site.app_settings, site.config)
+    task = asyncio.create_task(application.run())
+    async with asyncio.timeout(10):
+        await application.ready.wait()
+    yield application
+    await application.stop()
+    await task
+
+
+@pytest.fixture(autouse=True)
+async def no_leftovers(observer: Observer, carrier: TestCarrier) -> AsyncIterator[None]:
+    """Every test ends with no channel and no bridge in either Asterisk."""
+    yield
+    for name, rest in (("ServiceCenter", observer.rest), ("test carrier", carrier.rest)):
+        channels, bridges = await wait_until_idle(rest)
+        assert not channels, f"channels left in the {name}: {[c['name'] for c in channels]}"
+        assert not bridges, f"bridges left in the {name}: {[b['id'] for b in bridges]}"

@@ -1,0 +1,70 @@
+"""The README's run command: `stadtruf up` answers 115 and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from stadtruf.testcall import TestCarrier
+
+CENTER, CARRIER = "127.0.0.31", "127.0.0.32"
+
+
+def _asterisk_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-x", "asterisk"], capture_output=True, text=True)
+    return {int(pid) for pid in out.stdout.split()}
+
+
+async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
+    before = _asterisk_pids()
+    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
+    env.pop("STADTRUF_ARI_PASSWORD", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "stadtruf.cli",
+        "up",
+        "--json-logs",
+        "--address",
+        CENTER,
+        "--carrier-address",
+        CARRIER,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while "ari.stream.connected" not in (
+                line := (await process.stderr.readline()).decode()
+            ):
+                assert line, "stadtruf up ended early:\n" + "".join(lines)
+                lines.append(line)
+        # A random password was generated for this run and left for `stadtruf call`.
+        password = (tmp_path / "ari-password").read_text().strip()
+        assert len(password) >= 24
+        async with aiohttp.ClientSession() as session:
+            carrier = TestCarrier(session, f"http://{CARRIER}:8088/ari", "stadtruf", password)
+            await carrier.start()
+            call = await carrier.call("115", caller="02064123456")
+            process.send_signal(signal.SIGTERM)
+            # The app hands the call back to the dialplan's apology, Asterisk ends it.
+            await call.wait_ended(timeout=20)
+            await carrier.close()
+        async with asyncio.timeout(30):
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == 0
+    assert _asterisk_pids() <= before, "an Asterisk of `stadtruf up` is still running"
+    mounts = Path("/proc/self/mounts").read_text()
+    assert str(tmp_path) not in mounts
