@@ -25,6 +25,10 @@ from ari_app.events import Event
 from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
 from ari_app.stream import EventStream
+from stadtruf.menu import DigitTimeout
+
+# What a call handler reads from its queue: Asterisk's events and its own timers firing.
+CallInput = Event | DigitTimeout
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +49,7 @@ class CallContext:
         self.rest = rest
         self.channel = channel
         self.args = args
-        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.events: asyncio.Queue[CallInput] = asyncio.Queue()
         self.ended = asyncio.Event()
 
     @property
@@ -60,7 +64,7 @@ class CallContext:
     def caller_number(self) -> str:
         return str(self.channel.get("caller", {}).get("number", ""))
 
-    async def next_event(self) -> Event:
+    async def next_event(self) -> CallInput:
         return await self.events.get()
 
 

@@ -16,6 +16,8 @@ _COMMAND_MODULES = (
     "stadtruf.commands.up",
     "stadtruf.commands.serve",
     "stadtruf.commands.asterisk",
+    "stadtruf.commands.config",
+    "stadtruf.commands.simulate",
 )
 
 

@@ -1,82 +1,110 @@
-"""Running the service center: the Stasis app with a config, until a signal stops it."""
+"""Running the service center: the Stasis app with a config, until a signal stops it.
+
+SIGHUP (or `stadtruf config reload`) loads the config again. A valid config replaces the old
+one for calls that start from then on (calls in progress keep the config they started with);
+an invalid one is refused with the same `file:line:col` messages and the old one stays live.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
 from ari_app.application import StasisApplication
-from ari_app.call import GreetingFlow
+from ari_app.call import MenuFlow
+from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
-from stadtruf.config import load
+from stadtruf.config import ConfigError, load
 from stadtruf.config.load import ServiceCenterConfig
-from stadtruf.config.model import Prompt
-from stadtruf.tts import EspeakRenderer, SpokenText, render_all
+from stadtruf.prompts import spoken_texts
+from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_GREETING = "Willkommen beim ServiceCenter."
-GOODBYE = ("sound:vm-goodbye",)
+
+def prompt_cache() -> Path:
+    return Path.home() / ".cache" / "stadtruf" / "prompts"
 
 
-def media_for(prompt: Prompt | None, language: str, fallback_text: str) -> tuple[str, ...]:
-    """ARI media URIs for a prompt: the recording if there is one, else the spoken text."""
-    if prompt is not None and prompt.sound:
-        return (f"sound:{prompt.sound}",)
-    text = (prompt.text_for(language) if prompt is not None else None) or fallback_text
-    return (SpokenText(text, language).media_uri,)
+def install_prompts(config: ServiceCenterConfig, instance_dir: Path, rootfs: Path) -> int:
+    """Put every sound the config may play into the instance directory (before it is needed).
 
-
-def spoken_texts(config: ServiceCenterConfig) -> Iterator[SpokenText]:
-    """Every text of the config that Asterisk may have to play (rendered before start)."""
-    center = config.service_center
-    greeting = center.greeting
-    if greeting is None or not greeting.sound:
-        text = greeting.text_for(center.default_language) if greeting else None
-        yield SpokenText(text or DEFAULT_GREETING, center.default_language)
-
-
-def render_prompts(config: ServiceCenterConfig, instance_dir: Path, rootfs: Path) -> int:
-    cache = Path.home() / ".cache" / "stadtruf" / "prompts"
-    return render_all(
+    Texts are rendered (cached by content); the config's recordings are copied.
+    """
+    sounds = instance_dir / "sounds"
+    rendered = render_all(
         spoken_texts(config),
-        instance_dir / "sounds" / "tts",
-        cache,
+        sounds / "tts",
+        prompt_cache(),
         EspeakRenderer(["chroot", str(rootfs)]),
     )
+    recordings = config.service_center.sounds_dir
+    if recordings:
+        shutil.copytree(config.directory / recordings, sounds / "custom", dirs_exist_ok=True)
+    return rendered
 
 
-def build_app(settings: AriSettings, config: ServiceCenterConfig) -> StasisApplication:
-    center = config.service_center
-    flow = GreetingFlow(
-        greeting=media_for(center.greeting, center.default_language, DEFAULT_GREETING),
-        goodbye=GOODBYE,
-        language=center.default_language,
-    )
-    return StasisApplication(settings, flow)
+class LiveConfig:
+    """The config new calls get; replaced as a whole on a successful reload."""
+
+    def __init__(
+        self,
+        directory: Path,
+        config: ServiceCenterConfig,
+        prepare: Callable[[ServiceCenterConfig], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.current = config
+        self._prepare = prepare
+
+    def __call__(self) -> ServiceCenterConfig:
+        return self.current
+
+    def reload(self) -> bool:
+        try:
+            config = load(self.directory)
+            if self._prepare is not None:
+                self._prepare(config)
+        except ConfigError as exc:
+            log.error("config.reload_refused", problems=[str(p) for p in exc.problems])
+            return False
+        except Exception:
+            log.exception("config.reload_failed")
+            return False
+        self.current = config
+        log.info("config.reloaded", clients=sorted(config.clients))
+        return True
 
 
-async def run_until_signalled(app: StasisApplication) -> None:
+def build_app(settings: AriSettings, live: LiveConfig) -> StasisApplication:
+    return StasisApplication(settings, MenuFlow(config=live, handoff=WaitingRoom()))
+
+
+async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = None) -> None:
     """Run the app; SIGINT/SIGTERM stop it cleanly (calls go back to the dialplan)."""
     loop = asyncio.get_running_loop()
     stopping: set[asyncio.Task[None]] = set()
 
-    def on_signal(signum: int) -> None:
+    def on_stop(signum: int) -> None:
         log.info("app.signal", signal=signal.Signals(signum).name)
         task = asyncio.create_task(app.stop())
         stopping.add(task)
 
+    def on_reload() -> None:
+        if live is not None:
+            # Loading and rendering prompts take a moment: keep them off the event loop.
+            loop.run_in_executor(None, live.reload)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
+        loop.add_signal_handler(signum, on_stop, signum)
+    loop.add_signal_handler(signal.SIGHUP, on_reload)
     try:
         await app.run()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
-
-
-__all__ = ["build_app", "load", "media_for", "render_prompts", "run_until_signalled"]

@@ -12,7 +12,7 @@ from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.config import ConfigError, load
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import build_app, run_until_signalled
+from stadtruf.service import LiveConfig, build_app, run_until_signalled
 
 
 def register(sub: Any) -> None:
@@ -46,5 +46,6 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    asyncio.run(run_until_signalled(build_app(settings, config)))
+    live = LiveConfig(args.config, config)
+    asyncio.run(run_until_signalled(build_app(settings, live), live))
     return 0

@@ -28,7 +28,7 @@ from stadtruf.asterisk.topology import (
 from stadtruf.commands.serve import add_common_arguments
 from stadtruf.config import ConfigError, load
 from stadtruf.paths import run_dir
-from stadtruf.service import build_app, render_prompts, run_until_signalled
+from stadtruf.service import LiveConfig, build_app, install_prompts, run_until_signalled
 
 
 def register(sub: Any) -> None:
@@ -81,7 +81,8 @@ def up(args: argparse.Namespace) -> int:
     )
     carrier = AsteriskInstance(carrier_settings(plan, password), run_dir() / "testcarrier")
     try:
-        render_prompts(config, center.directory, rootfs_path())
+        rootfs = rootfs_path()
+        install_prompts(config, center.directory, rootfs)
         center.start()
         carrier.start()
         print(
@@ -91,7 +92,10 @@ def up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         settings = AriSettings(url=center.settings.ari_url, user=ARI_USER, password=password)
-        asyncio.run(run_until_signalled(build_app(settings, config)))
+        live = LiveConfig(
+            args.config, config, lambda c: install_prompts(c, center.directory, rootfs)
+        )
+        asyncio.run(run_until_signalled(build_app(settings, live), live))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ from stadtruf.asterisk.topology import (
 from stadtruf.config import load
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import build_app, render_prompts
+from stadtruf.service import LiveConfig, build_app, install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
 
@@ -64,7 +64,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         base / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(TEST_PLAN, password), base / "testcarrier")
-    render_prompts(config, center.directory, rootfs_path())
+    install_prompts(config, center.directory, rootfs_path())
     try:
         center.start()
         carrier.start()
@@ -99,7 +99,7 @@ async def carrier(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[Test
 @pytest.fixture
 async def app(site: Site) -> AsyncIterator[StasisApplication]:
     """The Stasis app, in this process, connected to the ServiceCenter's Asterisk."""
-    application = build_app(site.app_settings, site.config)
+    application = build_app(site.app_settings, LiveConfig(sample_config_dir(), site.config))
     task = asyncio.create_task(application.run())
     async with asyncio.timeout(10):
         await application.ready.wait()

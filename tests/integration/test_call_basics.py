@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ari_app.application import StasisApplication
-from stadtruf.service import media_for
+from stadtruf.prompts import media_uri
 from stadtruf.testcall import CallFailed, TestCarrier
 from tests.integration.conftest import Site
 from tests.integration.support import Observer, eventually, on_channel
@@ -20,8 +20,8 @@ async def test_115_is_answered_greeted_and_hears_digits(
     channel = await observer.channel_of_caller("02041123456", since=since)
 
     started = await observer.wait_for(on_channel(channel, "PlaybackStarted"), since=since)
-    greeting = media_for(center.greeting, center.default_language, "")
-    assert started.raw["playback"]["media_uri"] == greeting[0]
+    assert center.greeting is not None
+    assert started.raw["playback"]["media_uri"] == media_uri(center.greeting, "de")
 
     await call.dtmf("2")
     dtmf = await observer.wait_for(on_channel(channel, "ChannelDtmfReceived"), since=since)

@@ -1,0 +1,77 @@
+"""`stadtruf config check [DIR]` and `stadtruf config schema`: the admin's tools for config/.
+
+`check` prints every problem as `file:line:col: message` (the form editors and CI jump to) and
+exits 1; it never shows a traceback, whatever is in the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from stadtruf.config import ConfigError, load
+from stadtruf.config.schema import KINDS, schema_text
+
+DEFAULT_DIR = Path("config")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("config", help="Konfiguration prüfen oder JSON Schema ausgeben")
+    sub = parser.add_subparsers(dest="config_command", metavar="AKTION", required=True)
+
+    check = sub.add_parser("check", help="Konfigurationsverzeichnis prüfen")
+    check.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_DIR,
+        metavar="DIR",
+        help=f"Verzeichnis mit service-center.yaml und den Kundendateien (Standard: {DEFAULT_DIR})",
+    )
+    check.set_defaults(func=check_command)
+
+    export = sub.add_parser("schema", help="JSON Schema für den Editor ausgeben")
+    export.add_argument(
+        "kind",
+        nargs="?",
+        choices=sorted(KINDS),
+        default="client",
+        help="welche Dateiart (Standard: client)",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="beide Schemas als <art>.schema.json in DIR schreiben statt auszugeben",
+    )
+    export.set_defaults(func=schema_command)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    try:
+        cfg = load(args.directory)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        count = len(exc.problems)
+        print(f"{count} Fehler" if count != 1 else "1 Fehler", file=sys.stderr)
+        return 1
+    numbers = sum(len(c.switchboard_numbers) for c in cfg.clients.values())
+    print(
+        f"{args.directory}: in Ordnung – {cfg.service_center.name}, {len(cfg.clients)} Kunden "
+        f"({', '.join(cfg.clients)}), {numbers} Zentralnummern, {len(cfg.area_codes)} Vorwahlen"
+    )
+    return 0
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    if args.out is None:
+        sys.stdout.write(schema_text(args.kind))
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for kind in KINDS:
+        path = args.out / f"{kind}.schema.json"
+        path.write_text(schema_text(kind), encoding="utf-8")
+        print(path)
+    return 0

@@ -1,0 +1,444 @@
+"""The shape of the configuration files, as frozen pydantic models.
+
+Two kinds of file: `service-center.yaml` (`ServiceCenter`) and one file per client (`Client`).
+The models check what one file can check on its own; what needs several files (targets,
+numbers claimed twice, menus without exit) is in `checks.py`. Field descriptions end up in the
+JSON Schema, where the admin's editor shows them, so they are written for the admin, in German.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from stadtruf.numbers import is_national, normalize
+
+# Used when neither the menu, the client nor the service center says otherwise.
+BUILTIN_TIMEOUT = 5.0
+BUILTIN_RETRIES = 2
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(dict[K, V]):
+    """A dict that refuses changes, so that a loaded config cannot be altered by accident.
+
+    A dict subclass (not MappingProxyType) so pydantic still validates and serializes it.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("configuration is immutable")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self.items()))
+
+
+def _freeze(value: dict[Any, Any]) -> FrozenMap[Any, Any]:
+    return FrozenMap(value)
+
+
+def _checked(check: Callable[[str], str | None], message: str) -> AfterValidator:
+    """A validator that normalizes with `check` and fails with the admin-facing `message`."""
+
+    def validate(value: str) -> str:
+        result = check(value)
+        if result is None:
+            raise ValueError(message.format(value=value))
+        return result
+
+    return AfterValidator(validate)
+
+
+def _identifier(value: str) -> str | None:
+    ok = value[:1].isascii() and value[:1].islower() and value[:1].isalpha()
+    ok = ok and all(c.isascii() and (c.islower() or c.isdigit() or c in "-_") for c in value)
+    return value if ok else None
+
+
+def _language(value: str) -> str | None:
+    return (
+        value
+        if len(value) == 2 and value.isascii() and value.isalpha() and value.islower()
+        else None
+    )
+
+
+def _tag(value: str) -> str | None:
+    ok = 2 <= len(value) <= 6 and all(c.isascii() and (c.isupper() or c.isdigit()) for c in value)
+    return value if ok else None
+
+
+def _switchboard(value: str) -> str | None:
+    number = normalize(value)
+    return number if number and is_national(number) and len(number) >= 6 else None
+
+
+def _area_code(value: str) -> str | None:
+    number = normalize(value)
+    ok = number is not None and is_national(number) and 3 <= len(number) <= 11
+    return number if ok else None
+
+
+def _service_number(value: str) -> str | None:
+    number = normalize(value)
+    return number if number and len(number) >= 3 else None
+
+
+def _leika(value: str) -> str | None:
+    return value if len(value) == 14 and value.isdigit() else None
+
+
+def _sound(value: str) -> str | None:
+    parts = value.split("/")
+    ok = all(p and p not in (".", "..") for p in parts) and "." not in parts[-1]
+    return value if ok and not value.startswith("/") else None
+
+
+def _transfer_target(value: str) -> str | None:
+    tech, _, resource = value.partition("/")
+    if resource and tech in ("PJSIP", "SIP", "IAX2", "Local", "DAHDI"):
+        return value
+    number = normalize(value)
+    return number if number and (is_national(number) or number.startswith("00")) else None
+
+
+Identifier = Annotated[
+    str,
+    _checked(_identifier, "'{value}' ist kein gültiger Name: Kleinbuchstaben, Ziffern, - und _"),
+]
+Language = Annotated[
+    str,
+    _checked(_language, "'{value}' ist kein Sprachcode (zwei Kleinbuchstaben, z. B. de, en)"),
+    Field(description="Sprachcode, z. B. de, en"),
+]
+DigitKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
+SwitchboardNumber = Annotated[
+    str,
+    _checked(_switchboard, "'{value}' ist keine Rufnummer mit Vorwahl (z. B. '02041 70-0')"),
+]
+AreaCode = Annotated[
+    str,
+    _checked(_area_code, "'{value}' ist keine Vorwahl (z. B. '02041' oder '+49 2041')"),
+]
+ServiceNumber = Annotated[
+    str, _checked(_service_number, "'{value}' ist keine Rufnummer (z. B. '115')")
+]
+SoundName = Annotated[
+    str,
+    _checked(
+        _sound,
+        "'{value}' ist kein Ansagename: relativer Pfad ohne Dateiendung, "
+        "z. B. 'bottrop/begruessung'",
+    ),
+    Field(description="Ansagedatei relativ zu sounds_dir, ohne Endung (Asterisk wählt das Format)"),
+]
+TransferTarget = Annotated[
+    str,
+    _checked(
+        _transfer_target,
+        "'{value}' ist kein Ziel: Rufnummer (z. B. '0203 283-0') oder Endpunkt (z. B. 'PJSIP/wbd')",
+    ),
+]
+FederalState = Literal[
+    "BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Prompt(Frozen):
+    """What the caller hears: a sound file, a text (for speech synthesis), or both."""
+
+    sound: SoundName | None = None
+    text: str | Annotated[dict[Language, str], AfterValidator(_freeze)] | None = Field(
+        default=None,
+        description="Ansagetext; ein Text in der Sprache des Kunden oder je Sprache {de: …, en: …}",
+    )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        # The editor must accept the string shorthand too.
+        return {"anyOf": [{"type": "string", "description": "Ansagetext"}, handler(core_schema)]}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_shorthand(cls, value: Any) -> Any:
+        # `prompt: "Willkommen …"` is the common case; spare the admin the `text:` level.
+        return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Prompt:
+        if self.sound is None and not self.text:
+            raise ValueError("Ansage braucht 'sound' oder 'text'")
+        return self
+
+    def text_for(self, language: str) -> str | None:
+        """The text in `language`, else the first one given (better than silence)."""
+        if self.text is None or isinstance(self.text, str):
+            return self.text
+        return self.text.get(language) or next(iter(self.text.values()), None)
+
+
+# --- Actions: what a key (or running out of retries) does ------------------------------------
+
+
+class SubmenuAction(Frozen):
+    submenu: Identifier = Field(description="Name des Untermenüs")
+
+
+class LanguageAction(Frozen):
+    language: Language = Field(description="Sprache ab jetzt, z. B. en")
+    submenu: Identifier = Field(description="Menü, das danach gespielt wird")
+
+
+class QueueAction(Frozen):
+    queue: Identifier = Field(description="Thema (aus topics der Servicecenter-Datei)")
+    prompt: Prompt | None = Field(default=None, description="Ansage vor dem Einreihen")
+
+
+class TransferAction(Frozen):
+    transfer: TransferTarget = Field(description="Rufnummer oder Endpunkt, z. B. PJSIP/wbd")
+    topic: Identifier | None = Field(default=None, description="Thema für die Kennzeichnung")
+    prompt: Prompt | None = Field(default=None, description="Ansage vor dem Weiterleiten")
+
+
+class AnnounceAction(Frozen):
+    announce: Prompt = Field(description="Ansage, danach wird aufgelegt")
+    topic: Identifier | None = None
+
+
+class ClientAction(Frozen):
+    client: Identifier = Field(description="Kunde (nur im Stadtauswahl-Menü)")
+
+
+class BackAction(Frozen):
+    pass
+
+
+class RepeatAction(Frozen):
+    pass
+
+
+class HangupAction(Frozen):
+    pass
+
+
+_WORDS: dict[str, Frozen] = {
+    "back": BackAction(),
+    "repeat": RepeatAction(),
+    "hangup": HangupAction(),
+}
+_ACTION_KEYS = ("language", "submenu", "queue", "transfer", "announce", "client")
+_TAG = "action:"  # prefix keeps union tags apart from real keys in error locations
+
+
+def _action_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _TAG + "word" if value in _WORDS else None
+    if isinstance(value, dict):
+        return next((_TAG + key for key in _ACTION_KEYS if key in value), None)
+    if isinstance(value, BaseModel):
+        for key, model in _BY_KEY.items():
+            if isinstance(value, model):
+                return _TAG + key
+        return _TAG + "word"
+    return None
+
+
+_BY_KEY: dict[str, type[Frozen]] = {
+    "language": LanguageAction,
+    "submenu": SubmenuAction,
+    "queue": QueueAction,
+    "transfer": TransferAction,
+    "announce": AnnounceAction,
+    "client": ClientAction,
+}
+
+Action = (
+    SubmenuAction
+    | LanguageAction
+    | QueueAction
+    | TransferAction
+    | AnnounceAction
+    | ClientAction
+    | BackAction
+    | RepeatAction
+    | HangupAction
+)
+TERMINAL_ACTIONS = (QueueAction, TransferAction, AnnounceAction, HangupAction, ClientAction)
+
+ACTION_HELP = (
+    "keine Aktion erkannt: erwartet submenu, queue, transfer, announce, language "
+    "oder eines der Wörter back, repeat, hangup"
+)
+
+ActionField = Annotated[
+    Annotated[SubmenuAction, Tag(_TAG + "submenu")]
+    | Annotated[LanguageAction, Tag(_TAG + "language")]
+    | Annotated[QueueAction, Tag(_TAG + "queue")]
+    | Annotated[TransferAction, Tag(_TAG + "transfer")]
+    | Annotated[AnnounceAction, Tag(_TAG + "announce")]
+    | Annotated[ClientAction, Tag(_TAG + "client")]
+    | Annotated[
+        Literal["back", "repeat", "hangup"],
+        AfterValidator(lambda word: _WORDS[word]),
+        Tag(_TAG + "word"),
+    ],
+    Discriminator(_action_tag, custom_error_type="action", custom_error_message=ACTION_HELP),
+]
+
+
+# --- Menus ---------------------------------------------------------------------------------
+
+
+class MenuDefaults(Frozen):
+    """Values a menu takes when it does not set them itself."""
+
+    timeout: Annotated[float, Field(gt=0, le=120)] | None = Field(
+        default=None, description="Sekunden Warten auf eine Taste nach der Ansage"
+    )
+    retries: Annotated[int, Field(ge=0, le=9)] | None = Field(
+        default=None, description="Wie oft nach falscher oder fehlender Eingabe wiederholt wird"
+    )
+    invalid_prompt: Prompt | None = Field(default=None, description="Ansage bei falscher Taste")
+    timeout_prompt: Prompt | None = Field(default=None, description="Ansage, wenn nichts kommt")
+    default: ActionField | None = Field(
+        default=None, description="Was geschieht, wenn die Wiederholungen aufgebraucht sind"
+    )
+
+
+class MenuNode(MenuDefaults):
+    """One menu: a prompt, then one key from the caller."""
+
+    prompt: Prompt
+    options: Annotated[dict[DigitKey, ActionField], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
+        description='Aktion je Taste; Tasten * und # in Anführungszeichen: "*", "#"',
+    )
+    barge_in: bool = Field(default=True, description="Eine Taste unterbricht die Ansage")
+
+
+class MenuTree(Frozen):
+    """A client's menus, by name; the call starts in `start`."""
+
+    start: Identifier = "main"
+    menus: Annotated[dict[Identifier, MenuNode], AfterValidator(_freeze)] = Field(min_length=1)
+
+
+# --- The two kinds of file ------------------------------------------------------------------
+
+
+class Client(Frozen):
+    """One client of the service center: a town, a district, a Jobcenter, a municipal company."""
+
+    id: Identifier = Field(description="Kurzname, z. B. bottrop")
+    name: str = Field(min_length=1, description="Anzeigename, z. B. Stadt Bottrop")
+    tag: Annotated[
+        str,
+        _checked(_tag, "'{value}' taugt nicht als Kürzel: 2–6 Großbuchstaben/Ziffern, z. B. BOT"),
+    ] = Field(description="Kürzel für die Anzeige beim Agenten, z. B. BOT")
+    state: FederalState = Field(description="Bundesland (für Feiertage), z. B. NW")
+    switchboard_numbers: tuple[SwitchboardNumber, ...] = Field(
+        default=(), description="Zentrale Rufnummern des Kunden, z. B. '02041 70-0'"
+    )
+    area_codes: tuple[AreaCode, ...] = Field(
+        default=(), description="Vorwahlen, deren 115-Anrufe zu diesem Kunden gehören"
+    )
+    languages: tuple[Language, ...] = Field(
+        default=("de",), min_length=1, description="Sprachen; die erste ist die Standardsprache"
+    )
+    greeting: Prompt | None = Field(default=None, description="Begrüßung vor dem Hauptmenü")
+    menu_defaults: MenuDefaults = MenuDefaults()
+    menu: MenuTree
+
+    @property
+    def language(self) -> str:
+        return self.languages[0]
+
+
+class Topic(Frozen):
+    name: str = Field(
+        min_length=1, max_length=24, description="Kurzer Anzeigename für den Agenten, z. B. Kfz"
+    )
+    leika: (
+        Annotated[str, _checked(_leika, "'{value}' ist kein LeiKa-Schlüssel (14 Ziffern)")] | None
+    ) = Field(default=None, description="LeiKa-Schlüssel (14 Ziffern), wenn es genau einen gibt")
+
+
+class UnknownCaller(Frozen):
+    """What happens when the caller's town cannot be worked out from the numbers."""
+
+    town_menu: MenuTree | None = Field(
+        default=None, description="Menü 'Um welche Stadt geht es?' mit Aktionen client: …"
+    )
+    default_client: Identifier | None = Field(
+        default=None, description="Kunde, wenn kein Menü gespielt wird"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> UnknownCaller:
+        if self.town_menu is None and self.default_client is None:
+            raise ValueError("town_menu oder default_client angeben")
+        return self
+
+
+class ServiceCenter(Frozen):
+    """Settings shared by all clients of one service center."""
+
+    name: str = Field(min_length=1, description="Name des Servicecenters, z. B. Call Duisburg")
+    default_language: Language = "de"
+    sounds_dir: str | None = Field(
+        default=None, description="Verzeichnis der Ansagen, relativ zu dieser Datei"
+    )
+    service_numbers: tuple[ServiceNumber, ...] = Field(
+        default=("115",), description="Gewählte Nummern, bei denen die Vorwahl des Anrufers zählt"
+    )
+    greeting: Prompt | None = Field(
+        default=None, description="Begrüßung, solange der Kunde noch nicht feststeht"
+    )
+    topics: Annotated[dict[Identifier, Topic], AfterValidator(_freeze)] = Field(min_length=1)
+    menu_defaults: MenuDefaults = MenuDefaults()
+    area_code_tie_breaks: Annotated[dict[AreaCode, Identifier], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
+        description="Vorwahl → Kunde, wenn mehrere Kunden sie beanspruchen; 'ask' = Anrufer fragen",
+    )
+    unknown_caller: UnknownCaller
+    max_menu_prompts: int = Field(
+        default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
+    )
+
+
+ASK = "ask"  # tie-break value: play the town menu instead of picking a client
+
+
+def walk_prompts(
+    value: object, loc: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Prompt]]:
+    """Every prompt inside a model, with its location (for checks and speech rendering)."""
+    if isinstance(value, Prompt):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from walk_prompts(getattr(value, name), (*loc, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk_prompts(item, (*loc, key))
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            yield from walk_prompts(item, (*loc, i))
