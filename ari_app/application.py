@@ -81,6 +81,11 @@ class StasisApplication:
         self.ready = asyncio.Event()
 
     @property
+    def rest(self) -> AriRest:
+        """The REST client; exists while `run()` runs."""
+        return self._rest
+
+    @property
     def active_calls(self) -> int:
         return len(self._calls)
 

@@ -202,6 +202,10 @@ class AriRest:
         """GET /asterisk/info: build, system, config and status of the Asterisk instance."""
         return await self.request("GET", "/asterisk/info")
 
+    async def reload_module(self, module: str) -> None:
+        """PUT /asterisk/modules/{name}: reload e.g. ``pbx_config.so`` after a dialplan change."""
+        await self.request("PUT", f"/asterisk/modules/{_seg(module)}")
+
     async def ping(self) -> JsonObject:
         """GET /asterisk/ping: cheap liveness check (``asterisk_id``, ``ping``, ``timestamp``)."""
         return await self.request("GET", "/asterisk/ping")

@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.asterisk",
     "stadtruf.commands.config",
     "stadtruf.commands.simulate",
+    "stadtruf.commands.call",
 )
 
 

@@ -8,9 +8,11 @@ an invalid one is refused with the same `file:line:col` messages and the old one
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import structlog
@@ -19,8 +21,10 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
+from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.config import ConfigError, load
 from stadtruf.config.load import ServiceCenterConfig
+from stadtruf.paths import run_dir
 from stadtruf.prompts import spoken_texts
 from stadtruf.tts import EspeakRenderer, render_all
 
@@ -57,10 +61,14 @@ class LiveConfig:
         directory: Path,
         config: ServiceCenterConfig,
         prepare: Callable[[ServiceCenterConfig], None] | None = None,
+        activate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`prepare` readies files for a new config (prompts, numbers dialplan) before it goes
+        live; `activate` runs after, on the event loop (e.g. Asterisk's dialplan reload)."""
         self.directory = directory
         self.current = config
         self._prepare = prepare
+        self.activate = activate
 
     def __call__(self) -> ServiceCenterConfig:
         return self.current
@@ -85,6 +93,32 @@ def build_app(settings: AriSettings, live: LiveConfig) -> StasisApplication:
     return StasisApplication(settings, MenuFlow(config=live, handoff=WaitingRoom()))
 
 
+def prepare_instance(config: ServiceCenterConfig, instance_dir: Path, rootfs: Path) -> None:
+    """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
+    install_prompts(config, instance_dir, rootfs)
+    numbers = render_numbers_context(config.switchboards.keys())
+    (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
+
+
+def managed_instance_config(
+    directory: Path, config: ServiceCenterConfig, instance_dir: Path, rootfs: Path
+) -> tuple[LiveConfig, Callable[[StasisApplication], None]]:
+    """A LiveConfig whose reloads also update the Asterisk instance (sounds, numbers).
+
+    Returns it with a function that binds the app whose ARI connection reloads the dialplan.
+    """
+    live = LiveConfig(directory, config, lambda c: prepare_instance(c, instance_dir, rootfs))
+
+    def bind(app: StasisApplication) -> None:
+        async def activate() -> None:
+            await app.rest.reload_module("pbx_config.so")
+            log.info("asterisk.dialplan_reloaded")
+
+        live.activate = activate
+
+    return live, bind
+
+
 async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = None) -> None:
     """Run the app; SIGINT/SIGTERM stop it cleanly (calls go back to the dialplan)."""
     loop = asyncio.get_running_loop()
@@ -95,10 +129,17 @@ async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = 
         task = asyncio.create_task(app.stop())
         stopping.add(task)
 
+    async def reload() -> None:
+        assert live is not None
+        # Loading and rendering prompts take a moment: keep them off the event loop.
+        if await loop.run_in_executor(None, live.reload) and live.activate is not None:
+            await live.activate()
+
     def on_reload() -> None:
         if live is not None:
-            # Loading and rendering prompts take a moment: keep them off the event loop.
-            loop.run_in_executor(None, live.reload)
+            task = asyncio.create_task(reload())
+            stopping.add(task)
+            task.add_done_callback(stopping.discard)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_stop, signum)
@@ -108,3 +149,29 @@ async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = 
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
+
+
+def pid_file() -> Path:
+    return run_dir() / "stadtruf.pid"
+
+
+@contextlib.contextmanager
+def written_pid() -> Iterator[None]:
+    """Leave our pid for `stadtruf config reload` while the service runs."""
+    path = pid_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def read_pid() -> int | None:
+    try:
+        pid = int(pid_file().read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid

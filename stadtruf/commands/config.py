@@ -7,11 +7,14 @@ exits 1; it never shows a traceback, whatever is in the files.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
 from stadtruf.config import ConfigError, load
 from stadtruf.config.schema import KINDS, schema_text
+from stadtruf.service import read_pid
 
 DEFAULT_DIR = Path("config")
 
@@ -30,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help=f"Verzeichnis mit service-center.yaml und den Kundendateien (Standard: {DEFAULT_DIR})",
     )
     check.set_defaults(func=check_command)
+
+    reload = sub.add_parser(
+        "reload",
+        help="Konfiguration prüfen und in den laufenden Dienst laden (laufende Anrufe bleiben)",
+    )
+    reload.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR, metavar="DIR")
+    reload.set_defaults(func=reload_command)
 
     export = sub.add_parser("schema", help="JSON Schema für den Editor ausgeben")
     export.add_argument(
@@ -74,4 +84,19 @@ def schema_command(args: argparse.Namespace) -> int:
         path = args.out / f"{kind}.schema.json"
         path.write_text(schema_text(kind), encoding="utf-8")
         print(path)
+    return 0
+
+
+def reload_command(args: argparse.Namespace) -> int:
+    """Check first, so the admin sees the same messages; only a valid config is signalled."""
+    status = check_command(args)
+    if status != 0:
+        print("Nicht geladen: der Dienst behält die bisherige Konfiguration.", file=sys.stderr)
+        return status
+    pid = read_pid()
+    if pid is None:
+        print("Kein laufender Dienst gefunden (stadtruf up / stadtruf serve).", file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGHUP)
+    print(f"Neu laden angestoßen (Prozess {pid}); neue Anrufe bekommen die neue Konfiguration.")
     return 0

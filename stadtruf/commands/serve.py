@@ -12,7 +12,7 @@ from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.config import ConfigError, load
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, run_until_signalled
+from stadtruf.service import LiveConfig, build_app, run_until_signalled, written_pid
 
 
 def register(sub: Any) -> None:
@@ -47,5 +47,6 @@ def serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     live = LiveConfig(args.config, config)
-    asyncio.run(run_until_signalled(build_app(settings, live), live))
+    with written_pid():
+        asyncio.run(run_until_signalled(build_app(settings, live), live))
     return 0

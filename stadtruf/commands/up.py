@@ -28,7 +28,13 @@ from stadtruf.asterisk.topology import (
 from stadtruf.commands.serve import add_common_arguments
 from stadtruf.config import ConfigError, load
 from stadtruf.paths import run_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts, run_until_signalled
+from stadtruf.service import (
+    build_app,
+    install_prompts,
+    managed_instance_config,
+    run_until_signalled,
+    written_pid,
+)
 
 
 def register(sub: Any) -> None:
@@ -92,10 +98,11 @@ def up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         settings = AriSettings(url=center.settings.ari_url, user=ARI_USER, password=password)
-        live = LiveConfig(
-            args.config, config, lambda c: install_prompts(c, center.directory, rootfs)
-        )
-        asyncio.run(run_until_signalled(build_app(settings, live), live))
+        live, bind = managed_instance_config(args.config, config, center.directory, rootfs)
+        app = build_app(settings, live)
+        bind(app)
+        with written_pid():
+            asyncio.run(run_until_signalled(app, live))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ After each test, no channel and no bridge may be left in either Asterisk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -96,16 +97,24 @@ async def carrier(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[Test
     await tc.close()
 
 
-@pytest.fixture
-async def app(site: Site) -> AsyncIterator[StasisApplication]:
+@contextlib.asynccontextmanager
+async def running_app(site: Site, live: LiveConfig) -> AsyncIterator[StasisApplication]:
     """The Stasis app, in this process, connected to the ServiceCenter's Asterisk."""
-    application = build_app(site.app_settings, LiveConfig(sample_config_dir(), site.config))
+    application = build_app(site.app_settings, live)
     task = asyncio.create_task(application.run())
     async with asyncio.timeout(10):
         await application.ready.wait()
-    yield application
-    await application.stop()
-    await task
+    try:
+        yield application
+    finally:
+        await application.stop()
+        await task
+
+
+@pytest.fixture
+async def app(site: Site) -> AsyncIterator[StasisApplication]:
+    async with running_app(site, LiveConfig(sample_config_dir(), site.config)) as application:
+        yield application
 
 
 @pytest.fixture(autouse=True)

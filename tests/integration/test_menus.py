@@ -16,7 +16,7 @@ from tests.integration.support import Observer, on_channel
 def prompt_started(channel: str, prompt: Prompt, language: str = "de"):
     uri = media_uri(prompt, language)
     return lambda e: (
-        e.type in ("PlaybackStarted", "PlaybackContinuing")
+        e.type == "PlaybackStarted"
         and e.channel_id == channel
         and e.raw["playback"]["media_uri"] == uri
     )

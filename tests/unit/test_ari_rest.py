@@ -117,6 +117,15 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
     ),
     ("ping", lambda r: r.ping(), "GET", "/asterisk/ping", "/asterisk/ping", {}, None),
     (
+        "reload_module",
+        lambda r: r.reload_module("pbx_config.so"),
+        "PUT",
+        "/asterisk/modules/{moduleName}",
+        "/asterisk/modules/pbx_config.so",
+        {},
+        None,
+    ),
+    (
         "list_applications",
         lambda r: r.list_applications(),
         "GET",
