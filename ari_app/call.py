@@ -118,6 +118,9 @@ class _Call:
         self, tree: MenuTree, language: str, intro: list[Prompt]
     ) -> tuple[menu.Route, str]:
         max_prompts = self.config.service_center.max_menu_prompts
+        # Engine playback ids restart with each menu run: a late PlaybackFinished of the town
+        # menu must not pass for the client menu's first prompt.
+        self._playbacks.clear()
         state, effects = menu.start(
             tree, language=language, intro=tuple(intro), max_prompts=max_prompts
         )
@@ -207,6 +210,12 @@ class _Call:
         log.info("call.annotated", caller_id_name=annotation.caller_id_name)
 
     async def _follow(self, route: menu.Route, client: Client | None, language: str) -> None:
+        # A playback still running would hold every later request on this channel (Asterisk
+        # runs them in order on the channel): stop what the menu left playing.
+        for ari_id in list(self._playbacks):
+            with contextlib.suppress(AriNotFound):
+                await self.rest.stop_playback(ari_id)
+        self._playbacks.clear()
         match route:
             case menu.QueueRoute(topic=topic, prompt=prompt):
                 if client is not None:

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from ari_app.events import Event
+from stadtruf import logging as stadtruf_logging
 from stadtruf.asterisk.topology import ARI_USER, DEFAULT_PLAN
 from stadtruf.observer import Observer
 from stadtruf.paths import run_dir
@@ -53,6 +54,7 @@ class Report:
 
 
 def call_command(args: argparse.Namespace) -> int:
+    stadtruf_logging.configure(level="WARNING")  # the report is the output, not the logs
     password = os.environ.get("STADTRUF_ARI_PASSWORD")
     if not password:
         try:
