@@ -75,21 +75,17 @@ class _Call:
         await self.rest.answer(self.channel_id)
         await self.rest.set_var(self.channel_id, "STADTRUF_ORIGIN_REASON", decision.reason)
 
-        intro: list[Prompt] = []
-        dialled = normalize(self.call.dialled) or self.call.dialled
-        if center.greeting is not None and dialled in center.service_numbers:
-            intro.append(center.greeting)
-
+        # The service center's greeting leads the town menu; a client's greeting its menu.
         client: Client | None = None
         language = center.default_language
         if decision.client_id is None:
             town_menu = center.unknown_caller.town_menu
             assert town_menu is not None  # resolve() asks only when a town menu exists
+            intro = [center.greeting] if center.greeting is not None else []
             route, language = await self._menu(town_menu, language, intro)
             if not isinstance(route, menu.ClientRoute):
                 await self._follow(route, None, language)
                 return
-            intro = []
             client = self.config.clients[route.client_id]
             structlog.contextvars.bind_contextvars(client=client.id)
             log.info("call.town_chosen")
@@ -97,8 +93,7 @@ class _Call:
             client = self.config.clients[decision.client_id]
         language = client.language if language == center.default_language else language
         await self._annotate(client, None, language)
-        if client.greeting is not None:
-            intro.append(client.greeting)
+        intro = [client.greeting] if client.greeting is not None else []
         route, language = await self._menu(client.menu, language, intro)
         await self._follow(route, client, language)
 

@@ -98,8 +98,10 @@ async def test_withheld_caller_is_asked_for_the_town(
     # the town menu's prompt once passed for this prompt's end, and barge-in did not stop it).
     mark = await press(call, observer, channel, "0")
     await observer.wait_for(
-        lambda e: on_channel(channel, "ChannelEnteredBridge")(e)
-        and e.bridge_id == queue_bridge_id("vermittlung"),
+        lambda e: (
+            on_channel(channel, "ChannelEnteredBridge")(e)
+            and e.bridge_id == queue_bridge_id("vermittlung")
+        ),
         since=mark,
     )
     await call.hangup()
