@@ -13,47 +13,21 @@ from collections.abc import Callable
 import aiohttp
 
 from ari_app.events import Event
-from ari_app.rest import AriRest
-from ari_app.stream import EventStream
+from ari_app.listener import Listener
 
 Predicate = Callable[[Event], bool]
 
 
-class Observer:
+class Observer(Listener):
     def __init__(self, session: aiohttp.ClientSession, url: str, user: str, password: str):
-        self.rest = AriRest(session, url, user, password)
+        super().__init__(session, url, "observer", user, password, subscribe_all=True)
         self.events: list[Event] = []
         self._changed = asyncio.Condition()
-        self._connected = asyncio.Event()
-        self._stream = EventStream(
-            session,
-            url,
-            "observer",
-            user,
-            password,
-            subscribe_all=True,
-            on_connect=self._on_connect,
-        )
-        self._task: asyncio.Task[None] | None = None
 
-    async def _on_connect(self) -> None:
-        self._connected.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._read())
-        async with asyncio.timeout(10):
-            await self._connected.wait()
-
-    async def close(self) -> None:
-        await self._stream.close()
-        if self._task is not None:
-            await self._task
-
-    async def _read(self) -> None:
-        async for event in self._stream:
-            async with self._changed:
-                self.events.append(event)
-                self._changed.notify_all()
+    async def handle(self, event: Event) -> None:
+        async with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
 
     def mark(self) -> int:
         """Position to search from, so one test does not match another test's events."""

@@ -18,8 +18,7 @@ import aiohttp
 
 from ari_app.errors import AriNotFound
 from ari_app.events import Event
-from ari_app.rest import AriRest
-from ari_app.stream import EventStream
+from ari_app.listener import Listener
 
 CARRIER_APP = "testcarrier"
 _ENDED = frozenset({"ChannelDestroyed", "StasisEnd"})
@@ -53,55 +52,36 @@ class OutboundCall:
             await self.ended.wait()
 
 
-class TestCarrier:
+class TestCarrier(Listener):
     """Connects to the carrier's ARI as the Stasis app `testcarrier` and places calls."""
 
     __test__ = False  # not a pytest test class
 
     def __init__(self, session: aiohttp.ClientSession, url: str, user: str, password: str):
-        self.rest = AriRest(session, url, user, password)
-        self._connected = asyncio.Event()
-        self._stream = EventStream(
-            session, url, CARRIER_APP, user, password, on_connect=self._on_connect
-        )
+        super().__init__(session, url, CARRIER_APP, user, password)
         self._calls: dict[str, OutboundCall] = {}
         self._waiters: dict[str, list[tuple[Callable[[Event], bool], asyncio.Future[Event]]]] = (
             defaultdict(list)
         )
         self.incoming: asyncio.Queue[Event] = asyncio.Queue()  # calls sent out by the center
-        self._task: asyncio.Task[None] | None = None
 
-    async def _on_connect(self) -> None:
-        self._connected.set()
-
-    async def start(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        self._task = asyncio.create_task(self._read())
-        async with asyncio.timeout(timeout):
-            await self._connected.wait()
-
-    async def close(self) -> None:
-        await self._stream.close()
-        if self._task is not None:
-            await self._task
-
-    async def _read(self) -> None:
-        async for event in self._stream:
-            channel_id = event.channel_id
-            if channel_id is None:
-                continue
-            call = self._calls.get(channel_id)
-            if call is None:
-                if event.type == "StasisStart":
-                    self.incoming.put_nowait(event)
-                continue
-            call.events.append(event)
-            if event.type == "ChannelDestroyed":
-                call.hangup_cause = event.raw.get("cause")
-            if event.type in _ENDED:
-                call.ended.set()
-            for predicate, future in list(self._waiters[channel_id]):
-                if not future.done() and predicate(event):
-                    future.set_result(event)
+    async def handle(self, event: Event) -> None:
+        channel_id = event.channel_id
+        if channel_id is None:
+            return
+        call = self._calls.get(channel_id)
+        if call is None:
+            if event.type == "StasisStart":
+                self.incoming.put_nowait(event)
+            return
+        call.events.append(event)
+        if event.type == "ChannelDestroyed":
+            call.hangup_cause = event.raw.get("cause")
+        if event.type in _ENDED:
+            call.ended.set()
+        for predicate, future in list(self._waiters[channel_id]):
+            if not future.done() and predicate(event):
+                future.set_result(event)
 
     async def call(
         self,
