@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stadtruf.asterisk.agents import AgentEndpoint, render_phones, render_servicecenter_endpoints
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.asterisk.instance import InstanceSettings
 from stadtruf.paths import asterisk_docker_dir, dialplan_dir
@@ -23,6 +24,7 @@ ARI_USER = "stadtruf"
 class AddressPlan:
     servicecenter: str = "127.0.0.1"
     carrier: str = "127.0.0.2"
+    agents: str = "127.0.0.3"  # the test agents' phones; never the carrier's address
     sip_port: int = 5060
     http_port: int = 8088
 
@@ -30,11 +32,14 @@ class AddressPlan:
 # `./dev up` and the README use the default plan; tests use their own addresses so that they
 # can run while a developer's service center is up.
 DEFAULT_PLAN = AddressPlan()
-TEST_PLAN = AddressPlan(servicecenter="127.0.0.21", carrier="127.0.0.22")
+TEST_PLAN = AddressPlan(servicecenter="127.0.0.21", carrier="127.0.0.22", agents="127.0.0.23")
 
 
 def servicecenter_settings(
-    plan: AddressPlan, password: str, switchboard_numbers: Iterable[str]
+    plan: AddressPlan,
+    password: str,
+    switchboard_numbers: Iterable[str],
+    agents: Iterable[AgentEndpoint] = (),
 ) -> InstanceSettings:
     return InstanceSettings(
         name="servicecenter",
@@ -47,7 +52,10 @@ def servicecenter_settings(
         rtp_end=20999,
         values={"CARRIER_ADDRESS": plan.carrier, "CARRIER_PORT": str(plan.sip_port)},
         folders={"dialplan": dialplan_dir()},
-        files={"stadtruf-numbers.conf": render_numbers_context(switchboard_numbers)},
+        files={
+            "stadtruf-numbers.conf": render_numbers_context(switchboard_numbers),
+            "pjsip_agents.conf": render_servicecenter_endpoints(agents, plan.servicecenter),
+        },
     )
 
 
@@ -65,6 +73,27 @@ def carrier_settings(plan: AddressPlan, password: str) -> InstanceSettings:
         values={
             "SERVICECENTER_ADDRESS": plan.servicecenter,
             "SERVICECENTER_PORT": str(plan.sip_port),
+        },
+    )
+
+
+def agent_phones_settings(
+    plan: AddressPlan, password: str, agents: Iterable[AgentEndpoint]
+) -> InstanceSettings:
+    return InstanceSettings(
+        name="testagents",
+        bind_address=plan.agents,
+        sip_port=plan.sip_port,
+        http_port=plan.http_port,
+        ari_user=ARI_USER,
+        ari_password=password,
+        rtp_start=22000,
+        rtp_end=22999,
+        templates=("asterisk", "testagents"),
+        files={
+            "pjsip_phones.conf": render_phones(
+                agents, plan.agents, plan.servicecenter, plan.sip_port
+            )
         },
     )
 

@@ -19,10 +19,12 @@ import pytest
 
 from ari_app.application import StasisApplication
 from ari_app.settings import AriSettings
+from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
     ARI_USER,
     TEST_PLAN,
+    agent_phones_settings,
     carrier_settings,
     rootfs_path,
     servicecenter_settings,
@@ -37,10 +39,15 @@ from tests.integration.support import Observer, wait_until_idle
 pytestmark = pytest.mark.integration
 
 
+# Three test agents' phones (issue #4 builds the queue on them).
+TEST_AGENTS = ("agent-101", "agent-102", "agent-103")
+
+
 @dataclass
 class Site:
     center: AsteriskInstance
     carrier: AsteriskInstance
+    phones: AsteriskInstance
     password: str
     config: ServiceCenterConfig
 
@@ -60,17 +67,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     config = load(sample_config_dir())
     password = secrets.token_urlsafe(18)
     base = tmp_path_factory.mktemp("asterisk")
+    agents = [AgentEndpoint(a, secrets.token_urlsafe(12)) for a in TEST_AGENTS]
     center = AsteriskInstance(
-        servicecenter_settings(TEST_PLAN, password, config.switchboards.keys()),
+        servicecenter_settings(TEST_PLAN, password, config.switchboards.keys(), agents),
         base / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(TEST_PLAN, password), base / "testcarrier")
+    phones = AsteriskInstance(
+        agent_phones_settings(TEST_PLAN, password, agents), base / "testagents"
+    )
     install_prompts(config, center.directory, rootfs_path())
     try:
         center.start()
         carrier.start()
-        yield Site(center, carrier, password, config)
+        phones.start()
+        yield Site(center, carrier, phones, password, config)
     finally:
+        phones.stop()
         carrier.stop()
         center.stop()
 
