@@ -40,6 +40,17 @@ def _media(bind_address: str) -> list[str]:
     ]
 
 
+def _auth(agent: AgentEndpoint) -> list[str]:
+    return [
+        "",
+        f"[{agent.id}]",
+        "type = auth",
+        "auth_type = userpass",
+        f"username = {agent.id}",
+        f"password = {agent.password}",
+    ]
+
+
 def render_servicecenter_endpoints(agents: Iterable[AgentEndpoint], bind_address: str) -> str:
     """`pjsip_agents.conf` for the ServiceCenter (included by its pjsip.conf)."""
     out = [
@@ -57,12 +68,7 @@ def render_servicecenter_endpoints(agents: Iterable[AgentEndpoint], bind_address
             "language = de",
             "send_pai = yes",
             *_media(bind_address),
-            "",
-            f"[{agent.id}]",
-            "type = auth",
-            "auth_type = userpass",
-            f"username = {agent.id}",
-            f"password = {agent.password}",
+            *_auth(agent),
             "",
             f"[{agent.id}]",
             "type = aor",
@@ -94,12 +100,7 @@ def render_phones(
             # line=yes tags the contact, so a call to it is matched to this phone's endpoint.
             "line = yes",
             f"endpoint = {agent.id}",
-            "",
-            f"[{agent.id}]",
-            "type = auth",
-            "auth_type = userpass",
-            f"username = {agent.id}",
-            f"password = {agent.password}",
+            *_auth(agent),
             "",
             f"[{agent.id}]",
             "type = endpoint",
