@@ -115,11 +115,11 @@ class TestCarrier(Listener):
             channel_id=channel_id,
             timeout=int(answer_timeout),
         )
+        ended = asyncio.ensure_future(call.ended.wait())
         done, _ = await asyncio.wait(
-            {answered, asyncio.ensure_future(call.ended.wait())},
-            timeout=answer_timeout + 2,
-            return_when=asyncio.FIRST_COMPLETED,
+            {answered, ended}, timeout=answer_timeout + 2, return_when=asyncio.FIRST_COMPLETED
         )
+        ended.cancel()
         if answered in done:
             return call
         answered.cancel()

@@ -1,0 +1,178 @@
+"""Call load: 115 through the Stasis app against the same flow in native dialplan.
+
+    .venv/bin/python -m benchmarks.calls [--calls 200] [--rate 20] [--hold 4]
+
+Starts the ServiceCenter's Asterisk on 127.0.0.41 (the Stasis app in this process) and drives
+it with SIPp (Debian `sip-tester`) from the carrier's address 127.0.0.42, twice with the same
+load: once to a native dialplan number (answer, the same greeting, wait, hang up) and once to
+115 (origin resolution, annotation, Bottrop's menu). It reports successful and failed calls,
+answer time (INVITE → 200 OK) and the app's CPU time and peak memory, as ratios to the
+native run; this machine's noise cancels out of the ratios. Every call and the run are bounded
+(`--calls`, SIPp's `-timeout`). Results go to docs/benchmarks.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import structlog
+
+from ari_app.settings import AriSettings
+from stadtruf.asterisk.instance import AsteriskInstance
+from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_settings
+from stadtruf.config import load
+from stadtruf.paths import sample_config_dir
+from stadtruf.prompts import media_uri
+from stadtruf.service import LiveConfig, build_app, install_prompts
+
+PLAN = AddressPlan(servicecenter="127.0.0.41", carrier="127.0.0.42", agents="127.0.0.43")
+NATIVE_NUMBER = "0999100"
+CALLER = "02041555999"
+
+
+@dataclass
+class Result:
+    name: str
+    successful: int
+    failed: int
+    answer_ms: float
+    seconds: float
+    app_cpu_s: float
+
+
+def native_dialplan(greeting_uri: str, hold: float) -> str:
+    """The baseline: the same greeting and hold, with no app in the path."""
+    sound = greeting_uri.removeprefix("sound:")
+    return (
+        "[stadtruf-numbers]\n"
+        "exten => 115,1,Goto(stadtruf-entry,${EXTEN},1)\n"
+        f"exten => {NATIVE_NUMBER},1,Answer()\n"
+        f" same => n,Playback({sound})\n"
+        f" same => n,Wait({hold})\n"
+        " same => n,Hangup()\n"
+    )
+
+
+def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tuple[int, int, float]:
+    stats = workdir / f"{number}.csv"
+    cmd = [
+        "sipp",
+        "-sn",
+        "uac",
+        f"{PLAN.servicecenter}:5060",
+        "-i",
+        PLAN.carrier,
+        "-p",
+        "5090",
+        "-s",
+        number,
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-l",
+        str(calls),
+        "-d",
+        str(int(hold * 1000)),
+        "-timeout",
+        str(int(calls / rate + hold + 60)),
+        "-nostdin",
+        "-nd",
+        "-trace_stat",
+        "-stf",
+        str(stats),
+        "-fd",
+        "1",
+    ]
+    subprocess.run(cmd, cwd=workdir, capture_output=True, timeout=calls / rate + hold + 120)
+    with stats.open() as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    last = rows[-1]
+    answer = last.get("ResponseTime1(C)", "00:00:00:000000")
+    h, m, s, us = (int(x) for x in answer.split(":"))
+    answer_ms = ((h * 60 + m) * 60 + s) * 1000 + us / 1000
+    return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"]), answer_ms
+
+
+async def measure(args: argparse.Namespace) -> list[Result]:
+    config = load(sample_config_dir())
+    greeting = config.clients["bottrop"].greeting
+    assert greeting is not None
+    password = secrets.token_urlsafe(18)
+    workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
+    settings = servicecenter_settings(PLAN, password, config.switchboards.keys())
+    files = dict(settings.files)
+    files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), args.hold)
+    center = AsteriskInstance(replace(settings, files=files), workdir / "servicecenter")
+    install_prompts(config, center.directory, rootfs_path())
+    center.start()
+    results = []
+    try:
+        app = build_app(
+            AriSettings(center.settings.ari_url, "stadtruf", password),
+            LiveConfig(sample_config_dir(), config),
+        )
+        task = asyncio.create_task(app.run())
+        await asyncio.wait_for(app.ready.wait(), 10)
+        for name, number in (("native dialplan", NATIVE_NUMBER), ("stadtruf (115)", "115")):
+            cpu0 = time.process_time()
+            t0 = time.monotonic()
+            ok, failed, answer_ms = await asyncio.to_thread(
+                sipp, number, args.calls, args.rate, args.hold, workdir
+            )
+            results.append(
+                Result(
+                    name, ok, failed, answer_ms, time.monotonic() - t0, time.process_time() - cpu0
+                )
+            )
+        await app.stop()
+        await task
+    finally:
+        center.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=20, help="new calls per second")
+    parser.add_argument("--hold", type=float, default=4.0, help="seconds each call stays")
+    args = parser.parse_args()
+    if shutil.which("sipp") is None:
+        print("sipp is missing: apt-get install sip-tester", file=sys.stderr)
+        return 2
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    results = asyncio.run(measure(args))
+    base = results[0]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{args.calls} calls at {args.rate}/s, {args.hold} s each; peak RSS of this process "
+        f"(app + harness) {peak_mb:.0f} MB"
+    )
+    print("| flow | ok | failed | answer time | ratio | app CPU s |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        # SIPp measures in whole milliseconds: a native answer below 1 ms has no ratio.
+        ratio = f"{r.answer_ms / base.answer_ms:.2f}" if base.answer_ms else "n/a (base < 1 ms)"
+        print(
+            f"| {r.name} | {r.successful} | {r.failed} | {r.answer_ms:.0f} ms | {ratio} | "
+            f"{r.app_cpu_s:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
