@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ari_app.errors import AriError, AriNotFound, AriUnavailable
 from ari_app.rest import AriRest
 from tests.swagger import swagger_dir
+from tests.unit.conftest import serve_on_loopback
 
 USER = "stadtruf"
 PASSWORD = "Geheim-7f3c!"  # distinctive, so a leak into messages or reprs is easy to spot
@@ -72,19 +72,9 @@ async def fake_ari() -> AsyncIterator[FakeAri]:
     fake = FakeAri()
     app = web.Application()
     app.router.add_route("*", "/ari/{tail:.*}", fake.handle)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("/ari"))
-    try:
+    async with serve_on_loopback(app) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        await server.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ import aiohttp
 import pytest
 import structlog
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ari_app.events import Event
 from ari_app.stream import EventStream, next_delay
+from tests.unit.conftest import serve_on_loopback
 
 USER = "stadtruf"
 PASSWORD = "Geheim-7f3c!"
@@ -79,19 +79,9 @@ async def fake() -> AsyncIterator[FakeEvents]:
     fake = FakeEvents()
     app = web.Application()
     app.router.add_get("/ari/events", fake.handle)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("/ari"))
-    try:
+    async with serve_on_loopback(app) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        await server.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 class Recorder:
