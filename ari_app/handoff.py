@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from ari_app.application import CallContext
-from ari_app.errors import AriError, AriNotFound
+from ari_app.errors import AriError
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +52,18 @@ class WaitingRoom:
                 if getattr(event, "type", "") in _HANGUP_EVENTS:
                     return
         finally:
-            async with self._lock:
-                self._members[topic] -= 1
-                if self._members[topic] == 0:
-                    with contextlib.suppress(AriNotFound, AriError):
-                        await call.rest.destroy_bridge(bridge_id)
+            # The app's stop cancels call tasks, possibly while this one already waits for
+            # the lock here: the bridge must still go, or it outlives the app.
+            leaving = asyncio.ensure_future(self._leave(call, topic, bridge_id))
+            try:
+                await asyncio.shield(leaving)
+            except asyncio.CancelledError:
+                await leaving
+                raise
+
+    async def _leave(self, call: CallContext, topic: str, bridge_id: str) -> None:
+        async with self._lock:
+            self._members[topic] -= 1
+            if self._members[topic] == 0:
+                with contextlib.suppress(AriError):  # AriNotFound: already gone
+                    await call.rest.destroy_bridge(bridge_id)
