@@ -21,6 +21,7 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
+from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.config import ConfigError, load
 from stadtruf.config.load import ServiceCenterConfig
@@ -89,7 +90,11 @@ class LiveConfig:
         return True
 
 
-def build_app(settings: AriSettings, live: LiveConfig) -> StasisApplication:
+def build_app(
+    settings: AriSettings, live: LiveConfig, *, agents: AgentsConfig | None = None
+) -> StasisApplication:
+    """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
+    del agents  # the ARI queue adapter takes them (issue #4, in progress)
     return StasisApplication(settings, MenuFlow(config=live, handoff=WaitingRoom()))
 
 
