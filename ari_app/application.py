@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -27,8 +27,14 @@ from ari_app.settings import AriSettings
 from ari_app.stream import EventStream
 from stadtruf.menu import DigitTimeout
 
-# What a call handler reads from its queue: Asterisk's events and its own timers firing.
-CallInput = Event | DigitTimeout
+
+class CallSignal:
+    """A message from inside the app to one call's task (e.g. the queue: an agent answered)."""
+
+
+# What a call handler reads from its queue: Asterisk's events, its own timers firing, and
+# signals from the rest of the app, all in one order.
+CallInput = Event | DigitTimeout | CallSignal
 
 log = structlog.get_logger(__name__)
 
@@ -36,10 +42,17 @@ log = structlog.get_logger(__name__)
 APOLOGY_CONTEXT = "stadtruf-entry"
 APOLOGY_EXTEN = "app-unavailable"
 
+# A caller and an agent talking are in a mixing bridge with this prefix; after a restart its
+# members are adopted with the Stasis arguments (ADOPTED_CONVERSATION, bridge id).
+CONVERSATION_BRIDGE_PREFIX = "stadtruf-call-"
+ADOPTED_CONVERSATION = "conversation"
+
 # Events after which Asterisk no longer knows the channel in our app.
 _END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
 
 CallRunner = Callable[["CallContext"], Awaitable[None]]
+EventHook = Callable[[Event], None]
+ConnectHook = Callable[[], Awaitable[None]]
 
 
 class CallContext:
@@ -51,6 +64,9 @@ class CallContext:
         self.args = args
         self.events: asyncio.Queue[CallInput] = asyncio.Queue()
         self.ended = asyncio.Event()
+        # False while the call is in a conversation: on shutdown it stays bridged in Asterisk
+        # (cutting citizen and agent off would be worse than a missing app for a moment).
+        self.hand_back_on_stop = True
 
     @property
     def channel_id(self) -> str:
@@ -69,11 +85,26 @@ class CallContext:
 
 
 class StasisApplication:
-    """Runs until `stop()`; `run_call` handles one inbound call from answer to hangup."""
+    """Runs until `stop()`; `run_call` handles one inbound call from answer to hangup.
 
-    def __init__(self, settings: AriSettings, run_call: CallRunner) -> None:
+    `routes` picks another runner by the first Stasis argument (``agent-leg`` for the
+    queue's calls to agents). `on_event` hooks see every event no call task takes (rings not
+    yet answered, endpoint state); `on_connect` hooks run after each (re)connect.
+    """
+
+    def __init__(
+        self,
+        settings: AriSettings,
+        run_call: CallRunner,
+        *,
+        routes: Mapping[str, CallRunner] | None = None,
+    ) -> None:
         self.settings = settings
         self._run_call = run_call
+        self._routes = dict(routes or {})
+        self.on_event: list[EventHook] = []
+        self.on_connect: list[ConnectHook] = []
+        self.on_stop: list[ConnectHook] = []  # after the calls are handed back
         self._calls: dict[str, tuple[CallContext, asyncio.Task[None]]] = {}
         self._session: aiohttp.ClientSession | None = None
         self._stream: EventStream | None = None
@@ -107,6 +138,8 @@ class StasisApplication:
                     self._dispatch(event)
             finally:
                 await self._hand_back_calls()
+                for hook in self.on_stop:
+                    await hook()
 
     async def stop(self) -> None:
         """Stop taking calls, hand the ones in progress back to the dialplan, close."""
@@ -122,6 +155,8 @@ class StasisApplication:
             self._start_call(event.raw["channel"], event.args)
             return
         if channel_id is None or channel_id not in self._calls:
+            for hook in self.on_event:
+                hook(event)
             return
         context, _ = self._calls[channel_id]
         context.events.put_nowait(event)
@@ -133,20 +168,21 @@ class StasisApplication:
         if channel_id in self._calls:
             return
         context = CallContext(self._rest, channel, args)
+        runner = self._routes.get(args[0], self._run_call) if args else self._run_call
         if self._stopping:
             task = asyncio.create_task(self._send_to_apology(channel_id))
         else:
-            task = asyncio.create_task(self._guarded(context))
+            task = asyncio.create_task(self._guarded(context, runner))
         self._calls[channel_id] = (context, task)
         task.add_done_callback(lambda _t: self._calls.pop(channel_id, None))
 
-    async def _guarded(self, context: CallContext) -> None:
+    async def _guarded(self, context: CallContext, runner: CallRunner) -> None:
         """Run the call handler; whatever it raises, the caller is not left in silence."""
         structlog.contextvars.bind_contextvars(
             channel_id=context.channel_id, dialled=context.dialled
         )
         try:
-            await self._run_call(context)
+            await runner(context)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -182,10 +218,23 @@ class StasisApplication:
                 log.info("call.gone_while_disconnected", channel_id=channel_id)
                 context.ended.set()
                 task.cancel()
+        # Conversations the app left bridged (see CallContext.hand_back_on_stop) are adopted as
+        # such, not run through the menu again.
+        talking = {
+            str(member): str(bridge["id"])
+            for bridge in await self._rest.list_bridges()
+            if str(bridge.get("id", "")).startswith(CONVERSATION_BRIDGE_PREFIX)
+            for member in bridge.get("channels", ())
+        }
         for channel_id, channel in in_app.items():
             if channel_id not in self._calls:
-                log.info("call.adopted_after_reconnect", channel_id=channel_id)
-                self._start_call(channel, ())
+                args = tuple(str(channel["dialplan"].get("app_data", "")).split(",")[1:])
+                if channel_id in talking:
+                    args = (ADOPTED_CONVERSATION, talking[channel_id])
+                log.info("call.adopted_after_reconnect", channel_id=channel_id, args=args)
+                self._start_call(channel, args)
+        for hook in self.on_connect:
+            await hook()
         self.ready.set()
 
     async def _hand_back_calls(self) -> None:
@@ -195,7 +244,7 @@ class StasisApplication:
         for context, task in calls:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            if not context.ended.is_set():
+            if not context.ended.is_set() and context.hand_back_on_stop:
                 await self._send_to_apology(context.channel_id)
         if calls:
             log.info("app.calls_handed_back", count=len(calls))

@@ -19,13 +19,13 @@ import structlog
 from ari_app.application import CallContext
 from ari_app.errors import AriNotFound
 from ari_app.events import Event
-from ari_app.handoff import QueueHandoff
+from ari_app.handoff import QueueHandoff, QueueRequest
 from stadtruf import menu
-from stadtruf.annotation import annotate
+from stadtruf.annotation import Annotation, annotate
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import Client, MenuTree, Prompt
 from stadtruf.numbers import normalize
-from stadtruf.origin import OriginDecision, resolve
+from stadtruf.origin import OriginDecision, dialled_kind, resolve
 from stadtruf.prompts import media_uri
 
 log = structlog.get_logger(__name__)
@@ -64,10 +64,12 @@ class _Call:
         self.caller_name = str(call.channel.get("caller", {}).get("name", ""))
         self._playbacks: dict[str, int] = {}  # ARI playback id -> menu playback id
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._decision: OriginDecision | None = None
+        self._annotation: Annotation | None = None
 
     async def run(self) -> None:
         center = self.config.service_center
-        decision = self._resolve()
+        decision = self._decision = self._resolve()
         structlog.contextvars.bind_contextvars(
             client=decision.client_id, origin_rule=str(decision.rule)
         )
@@ -192,6 +194,7 @@ class _Call:
     async def _annotate(self, client: Client, topic_id: str | None, language: str) -> None:
         topic = self.config.topic(topic_id) if topic_id else None
         annotation = annotate(client, topic, self.caller_name, topic_id=topic_id, language=language)
+        self._annotation = annotation
         for name, value in annotation.channel_variables.items():
             await self.rest.set_var(self.channel_id, name, value)
         await self.rest.set_var(self.channel_id, "CALLERID(name)", annotation.caller_id_name)
@@ -218,7 +221,9 @@ class _Call:
                 await self.rest.set_var(self.channel_id, "STADTRUF_ROUTE", f"queue:{topic}")
                 if prompt is not None:
                     await self._play_to_end(prompt, language)
-                await self.handoff.wait_for_agent(self.call, topic, language)
+                await self.handoff.wait_for_agent(
+                    self.call, self._queue_request(client, topic, language)
+                )
             case menu.TransferRoute(target=target, topic=topic, prompt=prompt):
                 if client is not None:
                     await self._annotate(client, topic, language)
@@ -239,6 +244,24 @@ class _Call:
             case _:
                 log.error("call.unexpected_route", route=repr(route))
                 await self.rest.hangup(self.channel_id)
+
+    def _queue_request(self, client: Client | None, topic: str, language: str) -> QueueRequest:
+        topic_model = self.config.topic(topic)
+        kind = None
+        if self._decision is not None:
+            kind = dialled_kind(self.config, self._decision, self.call.dialled)
+        annotation = self._annotation
+        return QueueRequest(
+            topic=topic,
+            language=language,
+            client_id=client.id if client is not None else None,
+            client_name=client.name if client is not None else None,
+            topic_name=topic_model.name if topic_model is not None else None,
+            dialled=kind,
+            caller_number=self.call.caller_number,
+            caller_id_name=annotation.caller_id_name if annotation else self.caller_name,
+            sip_headers=dict(annotation.sip_headers) if annotation else {},
+        )
 
     async def _play_to_end(self, prompt: Prompt, language: str) -> None:
         playback_id = f"{self.channel_id}-{uuid.uuid4().hex[:12]}"

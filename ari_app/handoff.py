@@ -1,69 +1,118 @@
 """The hand-off point from the menu to the queue: the caller waits for an agent on a topic.
 
-Until the queue engine exists (next issue), a call handed off waits in the topic's holding
-bridge (`stadtruf-queue-<topic>`) with music on hold until it hangs up. The bridge is made for
-the first caller of a topic and destroyed when the last one leaves, so none is left behind.
-Tests observe the hand-off as the channel entering that bridge.
+`QueueRequest` is everything the queue needs to know about the caller (town, topic, how to
+announce the call to the agent). Two implementations of `QueueHandoff`: the ARI queue
+(`ari_app.acd.CallDistributor`), and `WaitingRoom`, which only holds callers with music when
+no agents are configured. Both keep waiting callers in the topic's holding bridge
+(`stadtruf-queue-<topic>`), made for the first caller of a topic and destroyed when the last
+one leaves, so a supervisor sees who waits and none is left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 
 from ari_app.application import CallContext
 from ari_app.errors import AriError
+from ari_app.rest import AriRest
+from stadtruf.agents import DialledKind
 
 log = structlog.get_logger(__name__)
 
-_HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
 
 
 def queue_bridge_id(topic: str) -> str:
     return f"stadtruf-queue-{topic}"
 
 
+@dataclass(frozen=True)
+class QueueRequest:
+    """A caller for a queue, as the menu hands them over."""
+
+    topic: str
+    language: str
+    client_id: str | None = None  # None: the town stayed unknown (e.g. straight to a queue)
+    client_name: str | None = None
+    topic_name: str | None = None
+    dialled: DialledKind | None = None  # for the queue's `priorities`
+    caller_number: str = ""
+    caller_id_name: str = ""  # as annotated: "[BOT] Kfz-Zulassung · Max Mustermann"
+    sip_headers: Mapping[str, str] = field(default_factory=dict)  # X-Origin-City, X-Topic, …
+
+
 class QueueHandoff(Protocol):
-    async def wait_for_agent(self, call: CallContext, topic: str, language: str) -> None: ...
+    async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
+        """Return when the call is over for the app (hung up, transferred, or finished)."""
+        ...
 
 
-class WaitingRoom:
-    """A holding bridge per topic with music on hold; one instance per app."""
+class HoldingBridges:
+    """One holding bridge per topic, shared by its waiting callers (reference counted)."""
 
     def __init__(self) -> None:
         self._members: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def wait_for_agent(self, call: CallContext, topic: str, language: str) -> None:
+    async def join(self, rest: AriRest, channel_id: str, topic: str) -> None:
         bridge_id = queue_bridge_id(topic)
         async with self._lock:
             if self._members.get(topic, 0) == 0:
-                await call.rest.create_bridge("holding", bridge_id=bridge_id, name=bridge_id)
+                await rest.create_bridge("holding", bridge_id=bridge_id, name=bridge_id)
             self._members[topic] = self._members.get(topic, 0) + 1
         try:
-            await call.rest.add_channel(bridge_id, call.channel_id, role="participant")
-            await call.rest.start_moh(call.channel_id)
-            log.info("call.queued", topic=topic, bridge=bridge_id)
-            while True:
-                event = await call.next_event()
-                if getattr(event, "type", "") in _HANGUP_EVENTS:
-                    return
-        finally:
-            # The app's stop cancels call tasks, possibly while this one already waits for
-            # the lock here: the bridge must still go, or it outlives the app.
-            leaving = asyncio.ensure_future(self._leave(call, topic, bridge_id))
-            try:
-                await asyncio.shield(leaving)
-            except asyncio.CancelledError:
-                await leaving
-                raise
+            await rest.add_channel(bridge_id, channel_id, role="participant")
+        except BaseException:
+            await self.leave(rest, channel_id, topic)
+            raise
 
-    async def _leave(self, call: CallContext, topic: str, bridge_id: str) -> None:
+    async def leave(self, rest: AriRest, channel_id: str, topic: str) -> None:
+        """Take the channel out (if still there) and drop the bridge with its last member.
+
+        Safe against cancellation: the bookkeeping and the bridge's end are shielded, or an
+        app stopping mid-call would leave the bridge behind.
+        """
+        leaving = asyncio.ensure_future(self._leave(rest, channel_id, topic))
+        try:
+            await asyncio.shield(leaving)
+        except asyncio.CancelledError:
+            await leaving
+            raise
+
+    async def _leave(self, rest: AriRest, channel_id: str, topic: str) -> None:
+        bridge_id = queue_bridge_id(topic)
+        with contextlib.suppress(AriError):  # gone already: the caller hung up
+            await rest.remove_channel(bridge_id, channel_id)
         async with self._lock:
             self._members[topic] -= 1
             if self._members[topic] == 0:
-                with contextlib.suppress(AriError):  # AriNotFound: already gone
-                    await call.rest.destroy_bridge(bridge_id)
+                with contextlib.suppress(AriError):
+                    await rest.destroy_bridge(bridge_id)
+
+
+class WaitingRoom:
+    """No agents configured: callers wait with music on hold until they hang up."""
+
+    def __init__(self) -> None:
+        self._bridges = HoldingBridges()
+
+    async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
+        joined = False
+        try:
+            await self._bridges.join(call.rest, call.channel_id, request.topic)
+            joined = True
+            await call.rest.start_moh(call.channel_id)
+            log.info("call.queued", topic=request.topic, bridge=queue_bridge_id(request.topic))
+            while True:
+                event = await call.next_event()
+                if getattr(event, "type", "") in HANGUP_EVENTS:
+                    return
+        finally:
+            if joined:
+                await self._bridges.leave(call.rest, call.channel_id, request.topic)

@@ -213,6 +213,15 @@ class AriRest:
     async def list_applications(self) -> list[JsonObject]:
         return await self.request("GET", "/applications")
 
+    async def subscribe(self, app: str, event_source: str) -> JsonObject:
+        """POST /applications/{app}/subscription, e.g. ``endpoint:PJSIP/agent-101``: the app
+        then gets that endpoint's state changes. Idempotent."""
+        return await self.request(
+            "POST",
+            f"/applications/{_seg(app)}/subscription",
+            params={"eventSource": event_source},
+        )
+
     async def list_endpoints(self) -> list[JsonObject]:
         return await self.request("GET", "/endpoints")
 

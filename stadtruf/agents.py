@@ -241,6 +241,14 @@ class AgentsConfig(Frozen):
     def model_post_init(self, context: Any, /) -> None:
         self._by_id = FrozenMap({a.id: a for a in self.agents})
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        # Pydantic copies private attributes as they are: the copy would share our caches,
+        # and answer with our rules and agents instead of its own.
+        copy = super().model_copy(update=update, deep=deep)
+        copy._rules = {}
+        copy._by_id = FrozenMap({a.id: a for a in copy.agents})
+        return copy
+
     @property
     def by_id(self) -> Mapping[str, Agent]:
         return self._by_id

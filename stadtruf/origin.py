@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from stadtruf.agents import DialledKind
 from stadtruf.config import ASK, ServiceCenterConfig
 from stadtruf.numbers import is_national, normalize
 
@@ -144,3 +145,16 @@ def _undecided(
         matched=matched,
         candidates=candidates,
     )
+
+
+def dialled_kind(
+    cfg: ServiceCenterConfig, decision: OriginDecision, dialled: str | None
+) -> DialledKind | None:
+    """What the caller dialled, for the queue's priorities: the town's switchboard (also when
+    diverted from it) or a service number such as 115; None for anything else."""
+    if decision.rule in (Rule.SWITCHBOARD, Rule.DIVERSION):
+        return "switchboard"
+    number = normalize(dialled)
+    if number is not None and number in cfg.service_center.service_numbers:
+        return "service_number"
+    return None

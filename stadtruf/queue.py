@@ -28,8 +28,9 @@ Effects (the adapter does these):
 - `StartTimer(at, reason)` – report `Tick(at)` at time `at`. There is one timer: each
   `StartTimer` replaces the previous one. A `Tick` too early or too late does no harm.
 - `CallFinished(call, topic, outcome, waited, agent)` – the caller's time in the queue is over:
-  `connected` (right after its `Connect`), `overflow` (after a final `Overflow`) or `abandoned`
-  (hung up). Exactly one per caller who joined; `waited` feeds `stadtruf.service_level`.
+  `connected` (right after its `Connect`), `overflow` (after a final `Overflow`), `abandoned`
+  (hung up) or `callback` (asked to be called back, `CallerLeft(reason="callback")`).
+  Exactly one per caller who joined; `waited` feeds `stadtruf.service_level`.
 
 Events (the adapter reports these): `CallerJoined`, `CallerLeft`, `AgentLoggedIn`,
 `AgentLoggedOut`, `AgentPaused(reason)`, `AgentReady`, `AgentRegistered`,
@@ -65,7 +66,7 @@ Rules
 - Announcements: when a caller joins and is not rung at once, then every `announce_every` s,
   never while an agent is ringing for them.
 
-Every caller ends in exactly one `CallFinished`: connected, overflow or abandoned.
+Every caller ends in exactly one `CallFinished`: connected, overflow, abandoned or callback.
 
 Example (agent-101 serves kfz, ring_timeout 15, wrapup 10)::
 
@@ -116,13 +117,19 @@ class CallerJoined:
     now: float
     priority: int = 0  # higher first; the adapter takes it from the queue's `priorities`
     language: str = "de"
+    # A caller put back in line (the agent hung up during the whisper) keeps their place.
+    arrived: float | None = None
 
 
 @dataclass(frozen=True)
 class CallerLeft:
+    """The caller leaves the line: hung up, or asked to be called back (keeping their place
+    in the callback list, which the adapter keeps)."""
+
     call: str
     _: KW_ONLY
     now: float
+    reason: Literal["hangup", "callback"] = "hangup"
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,7 @@ class StartTimer:
     reason: str
 
 
-Outcome = Literal["connected", "overflow", "abandoned"]
+Outcome = Literal["connected", "overflow", "abandoned", "callback"]
 
 
 @dataclass(frozen=True)
@@ -453,11 +460,12 @@ class _Run:
         match event:
             case CallerJoined():
                 self.join(event)
-            case CallerLeft(call=call):
+            case CallerLeft(call=call, reason=reason):
                 caller = self.callers.get(call)
                 if caller is not None:
                     self.stop_ring(caller)
-                    self.finished(self.callers.pop(call), "abandoned")
+                    outcome: Outcome = "callback" if reason == "callback" else "abandoned"
+                    self.finished(self.callers.pop(call), outcome)
             case Tick():
                 pass
             case _:
@@ -474,7 +482,7 @@ class _Run:
             event.topic,
             event.client,
             event.priority,
-            self.now,
+            self.now if event.arrived is None else min(event.arrived, self.now),
             self.seq,
             event.language,
         )

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
+from ari_app.acd import CallDistributor
 from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
+from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiAuth, ApiServer, make_api
 from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.dialplan import render_numbers_context
+from stadtruf.callbacks import CallbackStore
 from stadtruf.config import ConfigError, load
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import run_dir
 from stadtruf.prompts import spoken_texts
+from stadtruf.queue_prompts import queue_texts
 from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
@@ -36,14 +42,20 @@ def prompt_cache() -> Path:
     return Path.home() / ".cache" / "stadtruf" / "prompts"
 
 
-def install_prompts(config: ServiceCenterConfig, instance_dir: Path, rootfs: Path) -> int:
+def install_prompts(
+    config: ServiceCenterConfig,
+    instance_dir: Path,
+    rootfs: Path,
+    agents: AgentsConfig | None = None,
+) -> int:
     """Put every sound the config may play into the instance directory (before it is needed).
 
-    Texts are rendered (cached by content); the config's recordings are copied.
+    Texts are rendered (cached by content), the queue's announcements and whispers included;
+    the config's recordings are copied.
     """
     sounds = instance_dir / "sounds"
     rendered = render_all(
-        spoken_texts(config),
+        itertools.chain(spoken_texts(config), queue_texts(config, agents)),
         sounds / "tts",
         prompt_cache(),
         EspeakRenderer(["chroot", str(rootfs)]),
@@ -91,28 +103,74 @@ class LiveConfig:
 
 
 def build_app(
-    settings: AriSettings, live: LiveConfig, *, agents: AgentsConfig | None = None
+    settings: AriSettings,
+    live: LiveConfig,
+    *,
+    agents: AgentsConfig | None = None,
+    callbacks: CallbackStore | None = None,
+    logged_in: Iterable[str] = (),
 ) -> StasisApplication:
     """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
-    del agents  # the ARI queue adapter takes them (issue #4, in progress)
-    return StasisApplication(settings, MenuFlow(config=live, handoff=WaitingRoom()))
+    return build_service(
+        settings, live, agents=agents, callbacks=callbacks, logged_in=logged_in
+    ).app
 
 
-def prepare_instance(config: ServiceCenterConfig, instance_dir: Path, rootfs: Path) -> None:
+@dataclass(frozen=True)
+class Service:
+    app: StasisApplication
+    queue: CallDistributor | None  # None without an agents file
+
+
+def build_service(
+    settings: AriSettings,
+    live: LiveConfig,
+    *,
+    agents: AgentsConfig | None = None,
+    callbacks: CallbackStore | None = None,
+    logged_in: Iterable[str] = (),
+) -> Service:
+    """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so)."""
+    if agents is None:
+        return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
+    distributor = CallDistributor(
+        agents,
+        app_name=settings.app,
+        language=live.current.service_center.default_language,
+        callbacks=callbacks,
+        logged_in=logged_in,
+    )
+    app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
+    distributor.attach(app)
+    return Service(app, distributor)
+
+
+def prepare_instance(
+    config: ServiceCenterConfig,
+    instance_dir: Path,
+    rootfs: Path,
+    agents: AgentsConfig | None = None,
+) -> None:
     """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
-    install_prompts(config, instance_dir, rootfs)
+    install_prompts(config, instance_dir, rootfs, agents)
     numbers = render_numbers_context(config.switchboards.keys())
     (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
 
 
 def managed_instance_config(
-    directory: Path, config: ServiceCenterConfig, instance_dir: Path, rootfs: Path
+    directory: Path,
+    config: ServiceCenterConfig,
+    instance_dir: Path,
+    rootfs: Path,
+    agents: AgentsConfig | None = None,
 ) -> tuple[LiveConfig, Callable[[StasisApplication], None]]:
     """A LiveConfig whose reloads also update the Asterisk instance (sounds, numbers).
 
     Returns it with a function that binds the app whose ARI connection reloads the dialplan.
     """
-    live = LiveConfig(directory, config, lambda c: prepare_instance(c, instance_dir, rootfs))
+    live = LiveConfig(
+        directory, config, lambda c: prepare_instance(c, instance_dir, rootfs, agents)
+    )
 
     def bind(app: StasisApplication) -> None:
         async def activate() -> None:
@@ -122,6 +180,35 @@ def managed_instance_config(
         live.activate = activate
 
     return live, bind
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where the agent state API listens, and who may use it (see stadtruf.agent_api)."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    passwords: Mapping[str, str] = field(default_factory=dict, repr=False)  # agent → SIP pw
+
+
+async def run_service(
+    service: Service, live: LiveConfig | None = None, api: ApiSettings | None = None
+) -> None:
+    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM."""
+    server: ApiServer | None = None
+    queue = service.queue
+    if queue is not None and api is not None:
+        auth = ApiAuth.from_env(os.environ, api.passwords)
+        if auth.enabled:
+            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock))
+            await server.start(api.host, api.port)
+        else:
+            log.warning("api.off", hint=f"set {TOKEN_ENV} (supervisors) or agent passwords")
+    try:
+        await run_until_signalled(service.app, live)
+    finally:
+        if server is not None:
+            await server.close()
 
 
 async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = None) -> None:

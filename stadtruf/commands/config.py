@@ -1,7 +1,9 @@
 """`stadtruf config check [DIR]` and `stadtruf config schema`: the admin's tools for config/.
 
 `check` prints every problem as `file:line:col: message` (the form editors and CI jump to) and
-exits 1; it never shows a traceback, whatever is in the files.
+exits 1; it never shows a traceback, whatever is in the files. It also checks the agents file
+(`DIR/agents/agents.yaml`) when there is one; agents' passwords are not its business (they
+come from the deployment's environment, see `stadtruf asterisk render`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from stadtruf.config import ConfigError, load
+from stadtruf.agents import check_agents
+from stadtruf.agents_files import AGENTS_FILE, load_agents_for
+from stadtruf.config import ConfigError, Problem, load
 from stadtruf.config.schema import KINDS, schema_text
 from stadtruf.service import read_pid
 
@@ -30,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=Path,
         default=DEFAULT_DIR,
         metavar="DIR",
-        help=f"Verzeichnis mit service-center.yaml und den Kundendateien (Standard: {DEFAULT_DIR})",
+        help=(
+            f"Verzeichnis mit service-center.yaml, den Kundendateien und {AGENTS_FILE} "
+            f"(Standard: {DEFAULT_DIR})"
+        ),
     )
     check.set_defaults(func=check_command)
 
@@ -59,18 +66,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def check_command(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    cfg = None
     try:
         cfg = load(args.directory)
     except ConfigError as exc:
-        for problem in exc.problems:
+        problems += exc.problems
+    # The agents file is read even when the clients are broken: the admin gets every problem
+    # in one run. Its references into topics and clients need a loaded service center.
+    agents = None
+    try:
+        agents = load_agents_for(args.directory)
+    except ConfigError as exc:
+        problems += exc.problems
+    if cfg is not None and agents is not None:
+        problems += check_agents(agents, cfg)
+    if problems or cfg is None:
+        for problem in problems:
             print(problem)
-        count = len(exc.problems)
+        count = len(problems)
         print(f"{count} Fehler" if count != 1 else "1 Fehler", file=sys.stderr)
         return 1
     numbers = sum(len(c.switchboard_numbers) for c in cfg.clients.values())
+    staff = f", {len(agents.agents)} Agenten" if agents is not None else ""
     print(
         f"{args.directory}: in Ordnung – {cfg.service_center.name}, {len(cfg.clients)} Kunden "
         f"({', '.join(cfg.clients)}), {numbers} Zentralnummern, {len(cfg.area_codes)} Vorwahlen"
+        f"{staff}"
     )
     return 0
 

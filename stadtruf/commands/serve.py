@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
+from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.agents import check_agents
+from stadtruf.agents_files import agent_endpoints, agents_path, load_agents_for
+from stadtruf.callbacks import CallbackStore
 from stadtruf.config import ConfigError, load
-from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, run_until_signalled, written_pid
+from stadtruf.paths import run_dir, sample_config_dir
+from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
 
 
 def register(sub: Any) -> None:
@@ -26,6 +31,18 @@ def register(sub: Any) -> None:
         ),
     )
     add_common_arguments(parser)
+    parser.add_argument(
+        "--api-address", default=DEFAULT_HOST, help="agent state API address (%(default)s)"
+    )
+    parser.add_argument(
+        "--api-port", type=int, default=DEFAULT_PORT, help="agent state API port (%(default)s)"
+    )
+    parser.add_argument(
+        "--callbacks",
+        type=Path,
+        default=run_dir() / "callbacks.jsonl",
+        help="where callback requests are stored (%(default)s)",
+    )
     parser.set_defaults(func=serve)
 
 
@@ -40,13 +57,25 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = AriSettings.from_env()
         config = load(args.config)
+        agents = load_agents_for(args.config)
     except SettingsError as exc:
         print(f"stadtruf serve: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    passwords: dict[str, str] = {}
+    if agents is not None:
+        problems = check_agents(agents, config)
+        endpoints, missing = agent_endpoints(agents, os.environ, agents_path(args.config).parent)
+        for problem in [*problems, *missing]:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
+        passwords = {e.id: e.password for e in endpoints}
     live = LiveConfig(args.config, config)
+    service = build_service(settings, live, agents=agents, callbacks=CallbackStore(args.callbacks))
+    api = ApiSettings(host=args.api_address, port=args.api_port, passwords=passwords)
     with written_pid():
-        asyncio.run(run_until_signalled(build_app(settings, live), live))
+        asyncio.run(run_service(service, live, api))
     return 0

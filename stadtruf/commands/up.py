@@ -1,8 +1,13 @@
 """`stadtruf up`: the whole service center on this machine, until Ctrl-C or SIGTERM.
 
 Starts the ServiceCenter's Asterisk (SIP and ARI on 127.0.0.1), the test carrier (127.0.0.2,
-for `stadtruf call` and a SIP phone's test calls) and the Stasis app with the config, and
-stops all of them on Ctrl-C / SIGTERM, leaving no process and no mount behind.
+for `stadtruf call` and a SIP phone's test calls), the test agents' phones (127.0.0.3, a third
+Asterisk registering each agent of config/agents/agents.yaml) and the Stasis app with the
+config, and stops all of them on Ctrl-C / SIGTERM, leaving no process and no mount behind.
+
+Agents' SIP passwords come from STADTRUF_AGENT_<ID>_PASSWORD or their password_file; an agent
+without one gets a random password for this run, shared with its test phone. With
+--no-test-phones only agents with their own password get an endpoint (for real phones).
 """
 
 from __future__ import annotations
@@ -12,27 +17,35 @@ import asyncio
 import os
 import secrets
 import sys
+from pathlib import Path
 from typing import Any
 
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
+from stadtruf.agent_api import DEFAULT_PORT
+from stadtruf.agents import AgentsConfig, check_agents
+from stadtruf.agents_files import agent_endpoints, agents_path, demo_passwords, load_agents_for
+from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
 from stadtruf.asterisk.topology import (
     ARI_USER,
     DEFAULT_PLAN,
     AddressPlan,
+    agent_phones_settings,
     carrier_settings,
     rootfs_path,
     servicecenter_settings,
 )
+from stadtruf.callbacks import CallbackStore
 from stadtruf.commands.serve import add_common_arguments
 from stadtruf.config import ConfigError, load
 from stadtruf.paths import run_dir
 from stadtruf.service import (
-    build_app,
+    ApiSettings,
+    build_service,
     install_prompts,
     managed_instance_config,
-    run_until_signalled,
+    run_service,
     written_pid,
 )
 
@@ -55,6 +68,23 @@ def register(sub: Any) -> None:
         default=DEFAULT_PLAN.carrier,
         help="loopback address of the test carrier (default %(default)s)",
     )
+    parser.add_argument(
+        "--agents-address",
+        default=DEFAULT_PLAN.agents,
+        help="loopback address of the test agents' phones (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-test-phones",
+        dest="test_phones",
+        action="store_false",
+        help="no test agents' phones; only agents with their own password get an endpoint",
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port of the agent state API on --address (default %(default)s)",
+    )
     parser.set_defaults(func=up)
 
 
@@ -76,39 +106,114 @@ def up(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
     try:
         config = load(args.config)
+        agents = load_agents_for(args.config)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if agents is not None:
+        # The same gate as `stadtruf config check`: what it refuses does not start either.
+        problems = check_agents(agents, config)
+        if problems:
+            print("\n".join(str(p) for p in problems), file=sys.stderr)
+            return 1
+    endpoints = agent_phone_endpoints(agents, args) if agents is not None else []
     password = ari_password()
-    plan = AddressPlan(servicecenter=args.address, carrier=args.carrier_address)
+    plan = AddressPlan(
+        servicecenter=args.address, carrier=args.carrier_address, agents=args.agents_address
+    )
     center = AsteriskInstance(
-        servicecenter_settings(plan, password, config.switchboards.keys()),
+        servicecenter_settings(plan, password, config.switchboards.keys(), endpoints),
         run_dir() / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(plan, password), run_dir() / "testcarrier")
+    phones = None
+    if args.test_phones and endpoints:
+        phones = AsteriskInstance(
+            agent_phones_settings(plan, password, endpoints), run_dir() / "testagents"
+        )
     try:
         rootfs = rootfs_path()
-        install_prompts(config, center.directory, rootfs)
+        install_prompts(config, center.directory, rootfs, agents=agents)
         center.start()
         carrier.start()
+        if phones is not None:
+            phones.start()
         print(
             f"stadtruf: ServiceCenter SIP {center.settings.sip_uri} (trunk from "
             f"{plan.carrier}), ARI {center.settings.ari_url}; test carrier SIP "
-            f"{carrier.settings.sip_uri}, ARI {carrier.settings.ari_url}. Ctrl-C stops.",
+            f"{carrier.settings.sip_uri}, ARI {carrier.settings.ari_url}"
+            f"{_agents_summary(agents, endpoints, phones)}; agent state API "
+            f"http://{plan.servicecenter}:{args.api_port}/agents (Basic <agent>:<SIP password>, "
+            f"passwords in {_write_passwords(endpoints)}, or Bearer $STADTRUF_API_TOKEN). "
+            "Ctrl-C stops.",
             file=sys.stderr,
         )
         settings = AriSettings(url=center.settings.ari_url, user=ARI_USER, password=password)
-        live, bind = managed_instance_config(args.config, config, center.directory, rootfs)
-        app = build_app(settings, live)
-        bind(app)
+        live, bind = managed_instance_config(
+            args.config, config, center.directory, rootfs, agents=agents
+        )
+        service = build_service(
+            settings,
+            live,
+            agents=agents,
+            callbacks=CallbackStore(run_dir() / "callbacks.jsonl"),
+            # The demo's agents start logged in, so a test call reaches a phone at once.
+            logged_in=[e.id for e in endpoints] if phones is not None else (),
+        )
+        bind(service.app)
+        api = ApiSettings(
+            host=plan.servicecenter,
+            port=args.api_port,
+            passwords={e.id: e.password for e in endpoints},
+        )
         with written_pid():
-            asyncio.run(run_until_signalled(app, live))
+            asyncio.run(run_service(service, live, api))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     finally:
+        if phones is not None:
+            phones.stop()
         carrier.stop()
         center.stop()
     return 0
+
+
+def _agents_summary(
+    agents: AgentsConfig | None, endpoints: list[AgentEndpoint], phones: AsteriskInstance | None
+) -> str:
+    if agents is None:
+        return "; no agents file"
+    if phones is None:
+        return f"; {len(endpoints)} of {len(agents.agents)} agents have an endpoint, no test phones"
+    return (
+        f"; test agents' phones ({len(endpoints)}) register from {phones.settings.bind_address}, "
+        f"ARI {phones.settings.ari_url}"
+    )
+
+
+def agent_phone_endpoints(agents: AgentsConfig, args: argparse.Namespace) -> list[AgentEndpoint]:
+    """The agents' endpoints for this run; agents that cannot have one are reported, skipped.
+
+    With test phones, an agent without a password of its own gets a random one (both sides
+    are rendered from the same list); without, only real passwords count.
+    """
+    fallback = demo_passwords(agents) if args.test_phones else None
+    endpoints, problems = agent_endpoints(
+        agents, os.environ, agents_path(args.config).parent, fallback=fallback
+    )
+    for problem in problems:
+        print(f"{problem} – Agent übersprungen", file=sys.stderr)
+    return endpoints
+
+
+def _write_passwords(endpoints: list[AgentEndpoint]) -> Path:
+    """The agents' SIP passwords of this run, for a softphone or the API (mode 0600)."""
+    path = run_dir() / "agent-passwords"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text("".join(f"{e.id} {e.password}\n" for e in endpoints))
+    return path

@@ -13,12 +13,14 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
 from ari_app.application import StasisApplication
 from ari_app.settings import AriSettings
+from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
@@ -36,11 +38,43 @@ from stadtruf.service import LiveConfig, build_app, install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
 
+if TYPE_CHECKING:
+    from tests.integration.phones import Phones
+
 pytestmark = pytest.mark.integration
 
 
-# Three test agents' phones (issue #4 builds the queue on them).
+# Three test agents' phones: the queue tests make one answer, one never answer, one busy.
 TEST_AGENTS = ("agent-101", "agent-102", "agent-103")
+
+# The queue settings of the integration tests: short times, so the tests take seconds.
+# Levels give a fixed ring order: agent-103 first, then agent-102, then agent-101.
+TEST_QUEUES = AgentsConfig.model_validate(
+    {
+        "defaults": {
+            "strategy": "longest_idle",
+            "ring_timeout": 3,
+            "retry": 1,
+            "wrapup": 0,
+            "autopause_after": 2,
+            "announce_every": 0,
+            "priorities": [{"dialled": "switchboard", "priority": 5}],
+        },
+        "queues": {
+            "elterngeld": {"max_wait": 3, "overflow": {"callback": True}, "announce_every": 2},
+            "abfall": {"max_wait": 2, "overflow": {"queue": "vermittlung"}},
+            "ordnungsamt": {
+                "max_wait": 2,
+                "overflow": {"announce": "Bitte rufen Sie später wieder an."},
+            },
+        },
+        "agents": [
+            {"id": "agent-103", "name": "Busy Berta", "skills": [{"level": 1}]},
+            {"id": "agent-102", "name": "Never Nils", "skills": [{"level": 2}]},
+            {"id": "agent-101", "name": "Anna Answer", "skills": [{"level": 3}]},
+        ],
+    }
+)
 
 
 @dataclass
@@ -76,7 +110,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     phones = AsteriskInstance(
         agent_phones_settings(TEST_PLAN, password, agents), base / "testagents"
     )
-    install_prompts(config, center.directory, rootfs_path())
+    install_prompts(config, center.directory, rootfs_path(), TEST_QUEUES)
     try:
         center.start()
         carrier.start()
@@ -130,11 +164,28 @@ async def app(site: Site) -> AsyncIterator[StasisApplication]:
         yield application
 
 
+@pytest.fixture(scope="session")
+async def phones(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[Phones]:
+    from tests.integration.phones import Phones  # it imports Site from here
+
+    listener = Phones(http, site)
+    await listener.start()
+    yield listener
+    await listener.close()
+
+
 @pytest.fixture(autouse=True)
-async def no_leftovers(observer: Observer, carrier: TestCarrier) -> AsyncIterator[None]:
-    """Every test ends with no channel and no bridge in either Asterisk."""
+async def no_leftovers(
+    observer: Observer, carrier: TestCarrier, phones: Phones
+) -> AsyncIterator[None]:
+    """Every test ends with no channel and no bridge in any Asterisk."""
+    phones.reset()
     yield
-    for name, rest in (("ServiceCenter", observer.rest), ("test carrier", carrier.rest)):
+    for name, rest in (
+        ("ServiceCenter", observer.rest),
+        ("test carrier", carrier.rest),
+        ("agents' phones", phones.rest),
+    ):
         channels, bridges = await wait_until_idle(rest)
         assert not channels, f"channels left in the {name}: {[c['name'] for c in channels]}"
         assert not bridges, f"bridges left in the {name}: {[b['id'] for b in bridges]}"

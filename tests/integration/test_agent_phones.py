@@ -1,34 +1,16 @@
-"""Issue #4 groundwork: the agents' phones register, and an agent leg carries the annotation."""
+"""The agents' phones register, and an agent leg carries the annotation as SIP headers."""
 
 from __future__ import annotations
 
 import asyncio
 
-import aiohttp
-
-from ari_app.events import Event
-from ari_app.listener import Listener
-from stadtruf.asterisk.topology import ARI_USER
 from tests.integration.conftest import TEST_AGENTS, Site
+from tests.integration.phones import Phones
 from tests.integration.support import Observer, eventually
 
 
-class Phones(Listener):
-    """The agents' phones: calls from the ServiceCenter arrive here (Stasis app testphones)."""
-
-    def __init__(self, session: aiohttp.ClientSession, site: Site) -> None:
-        super().__init__(
-            session, site.phones.settings.ari_url, "testphones", ARI_USER, site.password
-        )
-        self.ringing: asyncio.Queue[Event] = asyncio.Queue()
-
-    async def handle(self, event: Event) -> None:
-        if event.type == "StasisStart":
-            self.ringing.put_nowait(event)
-
-
 async def test_agent_phones_register_and_receive_annotated_calls(
-    site: Site, http: aiohttp.ClientSession, observer: Observer
+    site: Site, observer: Observer, phones: Phones
 ) -> None:
     rest = observer.rest
     states: dict[str, str] = {}
@@ -42,33 +24,27 @@ async def test_agent_phones_register_and_receive_annotated_calls(
         while not await all_online():
             await asyncio.sleep(0.2)
 
-    phones = Phones(http, site)
-    await phones.start()
-    try:
-        leg = await rest.originate(
-            "PJSIP/agent-102",
-            app="observer",
-            caller_id='"[BOT] Kfz-Zulassung" <02041555201>',
-            variables={
-                "PJSIP_HEADER(add,X-Origin-City)": "Bottrop",
-                "PJSIP_HEADER(add,X-Topic)": "kfz",
-            },
+    phones.behaviour["agent-102"] = "answer"
+    leg = await rest.originate(
+        "PJSIP/agent-102",
+        app="observer",
+        caller_id='"[BOT] Kfz-Zulassung" <02041555201>',
+        variables={
+            "PJSIP_HEADER(add,X-Origin-City)": "Bottrop",
+            "PJSIP_HEADER(add,X-Topic)": "kfz",
+        },
+    )
+    ring = await phones.next_answered(10)
+    assert ring.agent == "agent-102"
+    assert ring.caller_id_name == "[BOT] Kfz-Zulassung"
+    assert ring.origin_city == "Bottrop"
+    assert ring.topic == "kfz"
+    await eventually(
+        lambda: any(
+            e.type == "ChannelStateChange"
+            and e.channel_id == leg["id"]
+            and e.raw["channel"]["state"] == "Up"
+            for e in observer.events
         )
-        ringing = await asyncio.wait_for(phones.ringing.get(), 10)
-        phone = ringing.raw["channel"]
-        assert phone["name"].startswith("PJSIP/agent-102-")
-        assert phone["caller"]["name"] == "[BOT] Kfz-Zulassung"
-        assert phone["channelvars"]["X_ORIGIN_CITY"] == "Bottrop"
-        assert phone["channelvars"]["X_TOPIC"] == "kfz"
-        await phones.rest.answer(phone["id"])
-        await eventually(
-            lambda: any(
-                e.type == "ChannelStateChange"
-                and e.channel_id == leg["id"]
-                and e.raw["channel"]["state"] == "Up"
-                for e in observer.events
-            )
-        )
-        await rest.hangup(leg["id"])
-    finally:
-        await phones.close()
+    )
+    await rest.hangup(leg["id"])

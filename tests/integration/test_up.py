@@ -13,7 +13,8 @@ import aiohttp
 
 from stadtruf.testcall import TestCarrier
 
-CENTER, CARRIER = "127.0.0.31", "127.0.0.32"
+CENTER, CARRIER, PHONES = "127.0.0.31", "127.0.0.32", "127.0.0.33"
+API_TOKEN = "test-supervisor-token"
 
 
 def _asterisk_pids() -> set[int]:
@@ -23,7 +24,7 @@ def _asterisk_pids() -> set[int]:
 
 async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
     before = _asterisk_pids()
-    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
+    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path), STADTRUF_API_TOKEN=API_TOKEN)
     env.pop("STADTRUF_ARI_PASSWORD", None)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -35,6 +36,8 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
         CENTER,
         "--carrier-address",
         CARRIER,
+        "--agents-address",
+        PHONES,
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -51,6 +54,13 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
         password = (tmp_path / "ari-password").read_text().strip()
         assert len(password) >= 24
         async with aiohttp.ClientSession() as session:
+            # The demo's agents are logged in, and the agent state API says so.
+            auth = {"Authorization": f"Bearer {API_TOKEN}"}
+            async with session.get(f"http://{CENTER}:8480/agents", headers=auth) as response:
+                assert response.status == 200
+                agents = (await response.json())["agents"]
+            assert {a["id"] for a in agents} >= {"agent-101", "agent-104"}
+            assert all(a["status"] != "logged_out" for a in agents)
             carrier = TestCarrier(session, f"http://{CARRIER}:8088/ari", "stadtruf", password)
             await carrier.start()
             call = await carrier.call("115", caller="02064123456")

@@ -14,6 +14,7 @@ from stadtruf.agents import (
     AgentsConfig,
     OverflowCallback,
     OverflowQueue,
+    QueueSettings,
     check_agents,
     load_agents,
     resolve_password,
@@ -216,3 +217,17 @@ def test_check_without_a_source_still_reports() -> None:
     )
     found = check_agents(agents, load(ROOT / "config"))
     assert any("Thema 'nope' gibt es nicht" in p.message for p in found)
+
+
+def test_a_copy_with_other_defaults_answers_with_its_own_rules() -> None:
+    base = AgentsConfig.model_validate({"defaults": {"wrapup": 0}})
+    assert base.rules("kfz").wrapup == 0  # fills the cache
+    changed = base.model_copy(
+        update={
+            "defaults": QueueSettings(wrapup=6),
+            "agents": (Agent(id="agent-9", name="Neu", skills=({"topic": "*"},)),),
+        }
+    )
+    assert changed.rules("kfz").wrapup == 6
+    assert set(changed.by_id) == {"agent-9"}
+    assert base.rules("kfz").wrapup == 0

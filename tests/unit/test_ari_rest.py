@@ -124,6 +124,15 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
         {},
         None,
     ),
+    (
+        "subscribe",
+        lambda r: r.subscribe("stadtruf", "endpoint:PJSIP/agent-101"),
+        "POST",
+        "/applications/{applicationName}/subscription",
+        "/applications/stadtruf/subscription",
+        {"eventSource": "endpoint:PJSIP/agent-101"},
+        None,
+    ),
     ("list_endpoints", lambda r: r.list_endpoints(), "GET", "/endpoints", "/endpoints", {}, None),
     (
         "get_endpoint",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ari_app.application import CallContext
 from ari_app.events import parse_event
-from ari_app.handoff import WaitingRoom, queue_bridge_id
+from ari_app.handoff import QueueRequest, WaitingRoom, queue_bridge_id
 
 
 class FakeRest:
@@ -21,6 +21,9 @@ class FakeRest:
         return {"id": bridge_id}
 
     async def add_channel(self, bridge_id: str, channel_id: str, *, role: str) -> None:
+        pass
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
         pass
 
     async def start_moh(self, channel_id: str) -> None:
@@ -40,8 +43,8 @@ async def test_a_call_cancelled_while_waiting_to_leave_still_removes_its_bridge(
     room = WaitingRoom()
     first = CallContext(rest, {"id": "c1"}, ())  # type: ignore[arg-type]
     second = CallContext(rest, {"id": "c2"}, ())  # type: ignore[arg-type]
-    t1 = asyncio.create_task(room.wait_for_agent(first, "buergerbuero", "de"))
-    t2 = asyncio.create_task(room.wait_for_agent(second, "vermittlung", "de"))
+    t1 = asyncio.create_task(room.wait_for_agent(first, QueueRequest("buergerbuero", "de")))
+    t2 = asyncio.create_task(room.wait_for_agent(second, QueueRequest("vermittlung", "de")))
     await asyncio.sleep(0.01)
     assert rest.bridges == {queue_bridge_id("buergerbuero"), queue_bridge_id("vermittlung")}
 

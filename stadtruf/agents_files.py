@@ -1,0 +1,136 @@
+"""Where the agents file is in a config directory, and what it gives Asterisk.
+
+The file is `<config>/agents/agents.yaml`: a subfolder, because `stadtruf.config.load` reads
+every top-level `*.yaml` as a client file. Its agents become PJSIP endpoints once each has a
+SIP password; passwords come from the deployment (environment or `password_file`), never from
+the file itself. Problems are for the admin (German), as `file:line:col: message`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from stadtruf.agents import Agent, AgentsConfig, load_agents, resolve_password
+from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.config.problems import Problem
+
+AGENTS_FILE = Path("agents") / "agents.yaml"
+
+
+def agents_path(config_dir: Path) -> Path:
+    """The agents file of the config directory `config_dir` (it may not exist)."""
+    return Path(config_dir) / AGENTS_FILE
+
+
+def load_agents_for(config_dir: Path) -> AgentsConfig | None:
+    """The config directory's agents file; None when it has none. Raises `ConfigError`."""
+    path = agents_path(config_dir)
+    if not path.exists():
+        return None
+    return load_agents(path)
+
+
+def agent_endpoints(
+    agents: AgentsConfig,
+    environ: Mapping[str, str],
+    base_dir: Path,
+    *,
+    fallback: Mapping[str, str] | None = None,
+) -> tuple[list[AgentEndpoint], list[Problem]]:
+    """One endpoint per agent with a usable password, and a problem for every other agent.
+
+    `base_dir` is the agents file's folder (`password_file` is relative to it). `fallback`
+    maps agent id → password for agents that have none of their own (demo phones, see
+    `demo_passwords`).
+    """
+    endpoints: list[AgentEndpoint] = []
+    problems: list[Problem] = []
+    for i, agent in enumerate(agents.agents):
+        id_loc: tuple[str | int, ...] = ("agents", i, "id")
+        # A password problem points at where the password was meant to come from.
+        password_loc = id_loc if agent.password_file is None else ("agents", i, "password_file")
+        if not _usable_id(agent.id):
+            message = (
+                f"Agenten-id '{agent.id}' taugt nicht als PJSIP-Endpunkt: nur Kleinbuchstaben, "
+                "Ziffern, - und _ (höchstens 40 Zeichen)"
+            )
+            problems.append(_problem(agents, base_dir, id_loc, message))
+            continue
+        password = resolve_password(agent, environ, base_dir)
+        if password is None and fallback is not None:
+            password = fallback.get(agent.id)
+        if password is None:
+            problems.append(_problem(agents, base_dir, password_loc, _missing(agent, base_dir)))
+            continue
+        try:
+            endpoints.append(AgentEndpoint(agent.id, password))
+        except ValueError:
+            # Never the password itself in the message: it ends up in terminals and CI logs.
+            message = (
+                f"Agent '{agent.id}': das Passwort aus {_password_place(agent, base_dir)} "
+                "enthält Zeichen, die pjsip.conf nicht aufnehmen kann "
+                "(Zeilenumbruch, ';', '[' oder ']')"
+            )
+            problems.append(_problem(agents, base_dir, password_loc, message))
+    return endpoints, sorted(problems)
+
+
+def demo_passwords(agents: AgentsConfig) -> dict[str, str]:
+    """A fresh random password per agent id, for `stadtruf up`'s test phones (never stored)."""
+    # token_urlsafe uses letters, digits, - and _: nothing pjsip.conf could misread.
+    return {agent.id: secrets.token_urlsafe(18) for agent in agents.agents}
+
+
+def _usable_id(agent_id: str) -> bool:
+    # AgentEndpoint checks the id and the password with one ValueError; probe the id alone so
+    # the message can say which of the two is wrong.
+    try:
+        AgentEndpoint(agent_id, "probe")
+    except ValueError:
+        return False
+    return True
+
+
+def _password_file(agent: Agent, base_dir: Path) -> Path:
+    assert agent.password_file is not None
+    path = Path(agent.password_file)
+    return path if path.is_absolute() else base_dir / path
+
+
+def _password_place(agent: Agent, base_dir: Path) -> str:
+    if agent.password_file is None:
+        return f"${agent.password_env}"
+    return str(_password_file(agent, base_dir))
+
+
+def _missing(agent: Agent, base_dir: Path) -> str:
+    if agent.password_file is None:
+        return (
+            f"Agent '{agent.id}' hat kein SIP-Passwort: Umgebungsvariable {agent.password_env} "
+            "setzen oder password_file angeben"
+        )
+    # With password_file named, resolve_password does not look at the environment.
+    return (
+        f"Agent '{agent.id}' hat kein SIP-Passwort: password_file "
+        f"{_password_file(agent, base_dir)} fehlt, ist leer oder nicht lesbar"
+    )
+
+
+def _problem(
+    agents: AgentsConfig, base_dir: Path, loc: tuple[str | int, ...], message: str
+) -> Problem:
+    source = agents._source
+    if source is None:  # built in code, not loaded: no positions to point at
+        return Problem(base_dir / AGENTS_FILE.name, 1, 1, message)
+    return source.problem(loc, message)
+
+
+__all__ = [
+    "AGENTS_FILE",
+    "agent_endpoints",
+    "agents_path",
+    "demo_passwords",
+    "load_agents_for",
+]

@@ -1,0 +1,249 @@
+"""Issue #4 over real SIP: the queue rings the test agents' phones and bridges the caller.
+
+Three registered agents with a fixed order (levels, see TEST_QUEUES): agent-103 is busy,
+agent-102 never answers, agent-101 answers. Callers come from the test carrier, choose "0"
+(Vermittlung) in their town's menu and wait in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
+from ari_app.handoff import queue_bridge_id
+from stadtruf.agents import AgentsConfig, QueueSettings
+from stadtruf.callbacks import CallbackStore
+from stadtruf.paths import sample_config_dir
+from stadtruf.queue_prompts import whisper
+from stadtruf.service import LiveConfig, Service, build_service
+from stadtruf.testcall import OutboundCall, TestCarrier
+from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
+from tests.integration.phones import Phones
+from tests.integration.support import Observer, eventually, on_channel
+
+
+@contextlib.asynccontextmanager
+async def queue_service(
+    site: Site,
+    tmp_path: Path,
+    logged_in: Iterable[str] = TEST_AGENTS,
+    agents: AgentsConfig = TEST_QUEUES,
+) -> AsyncIterator[Service]:
+    service = build_service(
+        site.app_settings,
+        LiveConfig(sample_config_dir(), site.config),
+        agents=agents,
+        callbacks=CallbackStore(tmp_path / "callbacks.jsonl"),
+        logged_in=logged_in,
+    )
+    task = asyncio.create_task(service.app.run())
+    try:
+        async with asyncio.timeout(10):
+            await service.app.ready.wait()
+        assert service.queue is not None
+        # The queue learns the phones' registrations from ARI before the first call.
+        queue = service.queue
+        await eventually(
+            lambda: all(queue.state.agents[a].registered for a in TEST_AGENTS), timeout=20
+        )
+        yield service
+    finally:
+        await service.app.stop()
+        await task
+
+
+async def queued(
+    carrier: TestCarrier, observer: Observer, number: str, caller: str, digit: str = "0"
+) -> tuple[OutboundCall, str]:
+    """Call `number`, press `digit` at the greeting; return once the caller waits in a queue."""
+    since = observer.mark()
+    call = await carrier.call(number, caller=caller, caller_name="Max Mustermann")
+    channel = await observer.channel_of_caller(caller, since=since)
+    await observer.wait_for(on_channel(channel, "PlaybackStarted"), since=since)
+    await call.dtmf(digit)
+    await observer.wait_for(
+        lambda e: (
+            on_channel(channel, "ChannelEnteredBridge")(e)
+            and str(e.bridge_id).startswith(queue_bridge_id(""))
+        ),
+        since=since,
+    )
+    return call, channel
+
+
+async def talking(observer: Observer, since: int) -> str:
+    """Wait until a caller and an agent are in one conversation bridge; return its id."""
+    event = await observer.wait_for(
+        lambda e: (
+            e.type == "ChannelEnteredBridge"
+            and str(e.bridge_id).startswith(CONVERSATION_PREFIX)
+            and len(e.raw["bridge"]["channels"]) == 2
+        ),
+        since=since,
+    )
+    return str(event.bridge_id)
+
+
+def queue_of(service: Service) -> CallDistributor:
+    assert service.queue is not None
+    return service.queue
+
+
+async def test_call_rings_agents_in_order_and_connects_with_whisper(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour.update({"agent-101": "answer", "agent-102": "ring", "agent-103": "busy"})
+    async with queue_service(site, tmp_path) as service:
+        queue = queue_of(service)
+        since = observer.mark()
+        call, channel = await queued(carrier, observer, "02041700", "02041555301")
+        ring = await phones.next_answered()
+
+        # Order: busy agent-103 first (skipped at once), agent-102 rings out, agent-101.
+        assert [r.agent for r in phones.rings] == ["agent-103", "agent-102", "agent-101"]
+        rung_out = phones.rings[2].at - phones.rings[1].at
+        assert 2.5 <= rung_out <= 7, f"agent-102 rang {rung_out:.1f} s, ring_timeout is 3 s"
+
+        # The agent's INVITE is annotated.
+        assert ring.caller_id_name.startswith("[BOT] Vermittlung")
+        assert ring.caller_number == "02041555301"
+        assert ring.origin_city == "Bottrop"
+        assert ring.topic == "vermittlung"
+
+        # The whisper plays on the agent's leg only, then both are in one mixing bridge.
+        expected = [t.media_uri for t in whisper("Bottrop", "Vermittlung", "de")]
+        started = await observer.wait_for(
+            lambda e: (
+                e.type == "PlaybackStarted"
+                and e.raw["playback"]["target_uri"].startswith(f"channel:{RING_PREFIX}")
+            ),
+            since=since,
+        )
+        assert started.raw["playback"]["media_uri"] == expected[0]
+        leg = started.raw["playback"]["target_uri"].removeprefix("channel:")
+        assert not observer.matching(
+            lambda e: (
+                e.type == "PlaybackStarted"
+                and e.raw["playback"]["media_uri"] in expected
+                and e.raw["playback"]["target_uri"] == f"channel:{channel}"
+            ),
+            since=since,
+        )
+        bridge = f"{CONVERSATION_PREFIX}{channel}"
+        for member in (channel, leg):
+            await observer.wait_for(
+                lambda e, m=member: (
+                    on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
+                ),
+                since=since,
+            )
+        whisper_end = await observer.wait_for(
+            lambda e: (
+                e.type == "PlaybackFinished" and e.raw["playback"]["target_uri"] == f"channel:{leg}"
+            ),
+            since=since,
+        )
+        caller_bridged = observer.matching(
+            lambda e: on_channel(channel, "ChannelEnteredBridge")(e) and e.bridge_id == bridge,
+            since=since,
+        )[0]
+        assert observer.events.index(whisper_end) < observer.events.index(caller_bridged)
+
+        # The caller hangs up: the agent's leg ends and the bridge goes.
+        await call.hangup()
+        await eventually(lambda: ring.channel_id in phones.ended)
+        await eventually(lambda: queue.state.agents["agent-101"].status == "ready")
+        assert queue.state.agents["agent-101"].calls_taken == 1
+        assert [f.outcome for f in queue.finished] == ["connected"]
+
+
+def with_wrapup(seconds: float) -> AgentsConfig:
+    defaults = TEST_QUEUES.defaults.model_copy(update={"wrapup": seconds})
+    return TEST_QUEUES.model_copy(update={"defaults": QueueSettings.model_validate(defaults)})
+
+
+async def test_silent_and_busy_agents_are_autopaused_and_wrapup_is_respected(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour.update({"agent-101": "answer", "agent-102": "ring", "agent-103": "busy"})
+    wrapup = 6.0
+    async with queue_service(site, tmp_path, agents=with_wrapup(wrapup)) as service:
+        queue = queue_of(service)
+        since = observer.mark()
+        first, _ = await queued(carrier, observer, "02041700", "02041555311")
+        answered = await phones.next_answered()
+        await talking(observer, since)
+        assert queue.state.agents["agent-101"].status == "busy"
+        # One miss each so far: below autopause_after (2).
+        assert queue.state.agents["agent-102"].paused is None
+        assert queue.state.agents["agent-103"].paused is None
+        await phones.hangup(answered)  # the agent ends the call: the caller's leg ends too
+        await first.wait_ended()
+        await eventually(lambda: queue.state.agents["agent-101"].status == "wrapup")
+        ended_at = phones.rings[-1].at
+        for ring in phones.rings:
+            assert ring.channel_id in phones.ended or ring.agent != "agent-101"
+
+        second, _ = await queued(carrier, observer, "02041700", "02041555312")
+        again = await phones.next_answered(timeout=25)
+        assert again.agent == "agent-101"
+        assert again.at - ended_at >= wrapup, "agent-101 was rung during wrap-up"
+        assert [r.agent for r in phones.rings[3:]] == ["agent-103", "agent-102", "agent-101"]
+        for agent in ("agent-102", "agent-103"):
+            assert queue.state.agents[agent].paused == "autopause", agent
+        await second.hangup()
+        await eventually(lambda: again.channel_id in phones.ended)
+
+
+async def test_ten_waiting_callers_are_served_in_priority_then_arrival_order(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour["agent-101"] = "answer"
+    async with queue_service(site, tmp_path, logged_in=()) as service:
+        queue = queue_of(service)
+        # 115 callers first (priority 0), then the town's switchboard (priority 5).
+        waves = [
+            [("115", f"0204155540{i}") for i in range(5)],
+            [("02041700", f"0204155541{i}") for i in range(5)],
+        ]
+        channel_number: dict[str, str] = {}
+        for wave in waves:
+            placed = await asyncio.gather(
+                *(queued(carrier, observer, number, caller) for number, caller in wave)
+            )
+            for (_, caller), (_, channel) in zip(wave, placed, strict=True):
+                channel_number[channel] = caller
+        await eventually(lambda: len(queue.state.callers) == 10, timeout=10)
+        waiting = sorted(queue.state.callers.values(), key=lambda c: c.order)
+        expected = [channel_number[c.call] for c in waiting]
+        assert [c.priority for c in waiting] == [5] * 5 + [0] * 5
+        assert expected[:5] == sorted(expected[:5], key=lambda n: expected.index(n))
+
+        await queue.login("agent-101")
+        served: list[str] = []
+        number_channel = {number: channel for channel, number in channel_number.items()}
+        for _ in range(10):
+            since = observer.mark()
+            ring = await phones.next_answered()
+            served.append(ring.caller_number)
+            await talking(observer, since)
+            await phones.hangup(ring)
+            caller = number_channel[ring.caller_number]
+            await observer.wait_for(on_channel(caller, "ChannelDestroyed"), since=since)
+        assert served == expected
+        assert [f.outcome for f in queue.finished] == ["connected"] * 10
