@@ -17,9 +17,10 @@ from ari_app.handoff import queue_bridge_id
 from stadtruf.agents import AgentsConfig, QueueSettings
 from stadtruf.callbacks import CallbackStore
 from stadtruf.paths import sample_config_dir
-from stadtruf.queue_prompts import whisper
+from stadtruf.queue_prompts import callback_offer, entry_announcement, whisper
 from stadtruf.service import LiveConfig, Service, build_service
 from stadtruf.testcall import OutboundCall, TestCarrier
+from stadtruf.tts import SpokenText
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
 from tests.integration.support import Observer, eventually, on_channel
@@ -247,3 +248,93 @@ async def test_ten_waiting_callers_are_served_in_priority_then_arrival_order(
             await observer.wait_for(on_channel(caller, "ChannelDestroyed"), since=since)
         assert served == expected
         assert [f.outcome for f in queue.finished] == ["connected"] * 10
+
+
+async def test_callback_keeps_the_place_or_is_offered_at_the_maximum_wait(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    # Nobody is logged in: elterngeld (Bottrop menu "5") overflows to a callback after 3 s.
+    async with queue_service(site, tmp_path, logged_in=()) as service:
+        queue = queue_of(service)
+        assert queue.callbacks is not None
+        since = observer.mark()
+        early, early_channel = await queued(carrier, observer, "02041700", "02041555501", "5")
+        entry = entry_announcement("de")[0].media_uri
+        await observer.wait_for(
+            lambda e: (
+                on_channel(early_channel, "PlaybackStarted")(e)
+                and e.raw["playback"]["media_uri"] == entry
+            ),
+            since=since,
+        )
+        await early.dtmf("1")  # while waiting: call me back, I keep my place
+        await early.wait_ended(timeout=20)
+
+        since = observer.mark()
+        late, late_channel = await queued(carrier, observer, "02041700", "02041555502", "5")
+        offer = callback_offer("de")[0].media_uri
+        await observer.wait_for(
+            lambda e: (
+                on_channel(late_channel, "PlaybackStarted")(e)
+                and e.raw["playback"]["media_uri"] == offer
+            ),
+            since=since,
+            timeout=15,
+        )
+        await late.dtmf("1")
+        await late.wait_ended(timeout=20)
+
+        stored = queue.callbacks.list()
+        assert [(c.number, c.client, c.topic) for c in stored] == [
+            ("02041555501", "bottrop", "elterngeld"),
+            ("02041555502", "bottrop", "elterngeld"),
+        ]
+        assert stored[1].waited_s >= 3
+        assert [f.outcome for f in queue.finished] == ["callback", "overflow"]
+
+
+async def test_overflow_announcement_after_the_maximum_wait(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    # ordnungsamt (Bottrop menu "4"): after 2 s an announcement, then the call ends.
+    async with queue_service(site, tmp_path, logged_in=()) as service:
+        queue = queue_of(service)
+        since = observer.mark()
+        call, channel = await queued(carrier, observer, "02041700", "02041555511", "4")
+        spoken = SpokenText("Bitte rufen Sie später wieder an.", "de").media_uri
+        await observer.wait_for(
+            lambda e: (
+                on_channel(channel, "PlaybackStarted")(e)
+                and e.raw["playback"]["media_uri"] == spoken
+            ),
+            since=since,
+        )
+        await call.wait_ended(timeout=20)
+        assert [(f.topic, f.outcome) for f in queue.finished] == [("ordnungsamt", "overflow")]
+
+
+async def test_caller_hanging_up_while_an_agent_rings_cancels_the_ring(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour["agent-102"] = "ring"
+    async with queue_service(site, tmp_path, logged_in=("agent-102",)) as service:
+        queue = queue_of(service)
+        call, _ = await queued(carrier, observer, "02041700", "02041555521")
+        await eventually(lambda: len(phones.rings) == 1)
+        await call.hangup()
+        await eventually(lambda: phones.rings[0].channel_id in phones.ended)
+        await eventually(lambda: queue.state.agents["agent-102"].status == "ready")
+        assert [f.outcome for f in queue.finished] == ["abandoned"]
+        assert queue.state.agents["agent-102"].misses == 0
