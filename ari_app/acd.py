@@ -43,6 +43,7 @@ import structlog
 from ari_app.application import (
     ADOPTED_CONVERSATION,
     CONVERSATION_BRIDGE_PREFIX,
+    REPLACES,
     CallContext,
     CallSignal,
     StasisApplication,
@@ -78,10 +79,13 @@ from stadtruf.tts import SpokenText
 log = structlog.get_logger(__name__)
 
 AGENT_LEG = "agent-leg"
+AGENT_TRANSFER = "agent-transfer"  # Stasis args of a transfer's dialling half (dialplan)
 RING_PREFIX = "stadtruf-ring-"
 CONVERSATION_PREFIX = CONVERSATION_BRIDGE_PREFIX
 TRANSFER_CONTEXT = "stadtruf-transfer"
+AGENT_TRANSFER_CONTEXT = "stadtruf-agent-transfer"  # see dialplan/stadtruf.conf
 CALLBACK_DIGIT = "1"
+TRANSFER_GRACE = 2.0  # seconds for a transfer's replacement to show after the agent left
 CALLBACK_OFFER_TIMEOUT = 10.0  # seconds to press 1 after the offer at the maximum wait
 FINISHED_KEPT = 1000  # finished calls kept in memory for the wallboard's service level
 
@@ -181,6 +185,9 @@ class CallDistributor:
         self._ring_of: dict[tuple[str, str], _Ring] = {}  # (agent, call) → ring
         self._devices: dict[str, tuple[bool, bool]] = {}  # agent → (registered, busy) reported
         self._adopted: set[str] = set()  # agent legs of conversations from before a restart
+        # A transfer's Local channel half in our bridge (by name) → its conversation.
+        self._replacements: dict[str, Conversation] = {}
+        self._replacement_added = asyncio.Condition()
         self._bridges = HoldingBridges()
         self._tasks: set[asyncio.Task[None]] = set()
         self.finished: deque[Finished] = deque(maxlen=FINISHED_KEPT)
@@ -188,7 +195,12 @@ class CallDistributor:
     # --- wiring into the Stasis app --------------------------------------------------------
 
     def routes(self) -> dict[str, Callable[[CallContext], Any]]:
-        return {AGENT_LEG: self.agent_leg, ADOPTED_CONVERSATION: self.adopted_conversation}
+        return {
+            AGENT_LEG: self.agent_leg,
+            ADOPTED_CONVERSATION: self.adopted_conversation,
+            REPLACES: self.replacement,
+            AGENT_TRANSFER: self.transfer_dial,
+        }
 
     def attach(self, app: StasisApplication) -> None:
         app.on_event.append(self._on_event)
@@ -354,6 +366,9 @@ class CallDistributor:
         }
         variables["STADTRUF_CALL"] = call
         variables["STADTRUF_TOPIC"] = waiter.topic
+        # The agent's blind transfer (SIP REFER) sends the caller to the transfer dialplan,
+        # which dials on with the caller's annotation as SIP headers.
+        variables["TRANSFER_CONTEXT"] = AGENT_TRANSFER_CONTEXT
         name = request.caller_id_name.replace('"', "'")
         log.info("queue.ring", agent=agent, call=call, timeout=seconds)
         try:
@@ -432,6 +447,7 @@ class CallDistributor:
         log.info("queue.ring_answered")
         self.report(q.RingAnswered(ring.agent, ring.call, now=self._clock()))
         conversation: Conversation | None = None
+        hung_up = False
         while True:
             item = await leg.next_event()
             if isinstance(item, _Connected):
@@ -439,8 +455,13 @@ class CallDistributor:
                 self._start(conversation.run())
             elif isinstance(item, Event) and item.type in HANGUP_EVENTS:
                 self._forget_ring(ring)
+                hung_up = hung_up or item.type != "StasisEnd"
+                if conversation is not None and not hung_up:
+                    # Left Stasis alive, without hanging up: the agent's blind transfer. The
+                    # Local channel that takes the agent's place arrives as a replacement.
+                    await conversation.wait_replaced(TRANSFER_GRACE)
                 if conversation is not None:
-                    await conversation.end("agent")
+                    await conversation.end("agent", leg.channel_id)
                 return
             elif isinstance(item, Event) and conversation is not None:
                 conversation.on_agent_event(item)
@@ -470,6 +491,59 @@ class CallDistributor:
             log.info("queue.adopted_conversation_ended", bridge=bridge_id)
         finally:
             self._adopted.discard(leg.channel_id)
+
+    async def replacement(self, leg: CallContext) -> None:
+        """A channel that took another's place in one of our bridges (a transfer's Local)."""
+        replaced = leg.args[1] if len(leg.args) > 1 else ""
+        conversation = next(
+            (c for c in self._conversations() if c.leg.channel_id == replaced), None
+        )
+        if conversation is None:
+            log.warning("queue.unknown_replacement", replaced=replaced)
+            await _quietly(leg.rest.hangup(leg.channel_id))
+            return
+        conversation.replace_agent_leg(leg)
+        name = str(leg.channel.get("name", ""))
+        async with self._replacement_added:
+            self._replacements[name] = conversation
+            self._replacement_added.notify_all()
+        try:
+            while True:
+                item = await leg.next_event()
+                if isinstance(item, Event) and item.type in HANGUP_EVENTS:
+                    await conversation.end("agent", leg.channel_id)
+                    return
+        finally:
+            self._replacements.pop(name, None)
+
+    async def transfer_dial(self, leg: CallContext) -> None:
+        """The dialling half of an agent's transfer: give it the call's annotation, go on.
+
+        Its other half (``…;1``) replaces the agent in our bridge; that may show a moment later.
+        """
+        name = str(leg.channel.get("name", ""))
+        partner = name[:-1] + "1" if name.endswith(";2") else ""
+        conversation: Conversation | None = None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TRANSFER_GRACE), self._replacement_added:
+                while (conversation := self._replacements.get(partner)) is None:
+                    await self._replacement_added.wait()
+        if conversation is None:
+            log.warning("queue.transfer_without_call", channel=name)
+        else:
+            request = conversation.waiter.request
+            for header, value in request.sip_headers.items():
+                variable = "__STADTRUF_HEADER_" + header.upper().replace("-", "_")
+                await _quietly(leg.rest.set_var(leg.channel_id, variable, value))
+            await _quietly(leg.rest.set_var(leg.channel_id, "CALLERID(num)", request.caller_number))
+            await _quietly(
+                leg.rest.set_var(leg.channel_id, "CALLERID(name)", request.caller_id_name)
+            )
+            log.info("queue.transfer_annotated", agent=conversation.agent, channel=name)
+        await _quietly(leg.rest.continue_in_dialplan(leg.channel_id))
+
+    def _conversations(self) -> list[Conversation]:
+        return [w.conversation for w in self._waiting.values() if w.conversation is not None]
 
     def _connect(self, agent: str, call: str) -> None:
         ring = self._ring_of.pop((agent, call), None)
@@ -750,9 +824,12 @@ class Conversation:
         self.bridge_id = f"{CONVERSATION_PREFIX}{waiter.call.channel_id}"
         self.talking = False
         self.ended = False
+        self._ended_by: str | None = None
         self._bridge_made = False
         self._whisper = f"{self.leg.channel_id}-whisper"
         self._whisper_done = asyncio.Event()
+        self._replaced = asyncio.Event()
+        self._agent_released = False  # CallEnded reported: the agent is free (or in wrap-up)
 
     @property
     def rest(self) -> AriRest:
@@ -781,7 +858,7 @@ class Conversation:
         except (AriError, TimeoutError) as exc:
             if not self.ended:
                 log.warning("queue.connect_failed", error=str(exc))
-                await self.end("agent" if not self.talking else "caller")
+                await self.end("agent" if not self.talking else "error")
 
     async def _bridge(self) -> None:
         caller = self.waiter.call
@@ -798,17 +875,45 @@ class Conversation:
         if self.ended:  # a leg went while we were bridging
             await self._teardown()
 
-    async def end(self, side: str) -> None:
-        """`side` ("caller" or "agent") hung up: end the other leg and the bridge once."""
+    def replace_agent_leg(self, leg: CallContext) -> None:
+        """The agent transferred the caller: `leg` (a Local channel dialling the target) now
+        talks to the caller in our bridge. The agent is free; the call goes on."""
+        log.info("queue.transferred_by_agent", agent=self.agent, leg=leg.channel_id)
+        leg.hand_back_on_stop = False
+        self.leg = leg
+        self._release_agent()
+        self._replaced.set()
+
+    async def wait_replaced(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._replaced.wait()
+
+    def _release_agent(self) -> None:
+        if not self._agent_released:
+            self._agent_released = True
+            call = self.waiter.call.channel_id
+            self.queue.report(q.CallEnded(self.agent, call, now=self.queue._clock()))
+
+    async def end(self, side: str, leg_id: str | None = None) -> None:
+        """`side` ("caller" or "agent") left: end the other leg and the bridge, once.
+
+        The side that left is not hung up: it is gone, or it left Stasis alive (the agent's
+        blind transfer sends the caller on through the dialplan). `leg_id`: which agent-side
+        leg left; one that was replaced (the transferring agent) ends nothing.
+        """
+        if leg_id is not None and leg_id != self.leg.channel_id:
+            return
         if self.ended:
             return
         self.ended = True
+        self._ended_by = side
         self._whisper_done.set()
         call = self.waiter.call.channel_id
         log.info("queue.conversation_ended", agent=self.agent, call=call, by=side)
         if side == "agent" and not self.talking:
             # The caller never heard the agent: back in line, at their place, still with music.
-            self.queue.report(q.CallEnded(self.agent, call, now=self.queue._clock()))
+            self._release_agent()
             with contextlib.suppress(AriError):
                 await self.rest.hangup(self.leg.channel_id)
             if self._bridge_made:
@@ -816,12 +921,14 @@ class Conversation:
             if self.waiter.call.channel_id in self.queue._waiting:
                 self.queue._requeue(self.waiter)
             return
-        self.queue.report(q.CallEnded(self.agent, call, now=self.queue._clock()))
+        self._release_agent()
         await self._teardown()
 
     async def _teardown(self) -> None:
-        for channel in (self.waiter.call.channel_id, self.leg.channel_id):
-            await _quietly(self.rest.hangup(channel))
+        legs = {"caller": self.waiter.call.channel_id, "agent": self.leg.channel_id}
+        for side, channel in legs.items():
+            if side != self._ended_by:
+                await _quietly(self.rest.hangup(channel))
         if self._bridge_made:
             await _quietly(self.rest.destroy_bridge(self.bridge_id))
 

@@ -46,6 +46,8 @@ APOLOGY_EXTEN = "app-unavailable"
 # members are adopted with the Stasis arguments (ADOPTED_CONVERSATION, bridge id).
 CONVERSATION_BRIDGE_PREFIX = "stadtruf-call-"
 ADOPTED_CONVERSATION = "conversation"
+# Stasis arguments given to a channel that replaces another (REPLACES, replaced channel id).
+REPLACES = "replaces"
 
 # Events after which Asterisk no longer knows the channel in our app.
 _END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
@@ -152,7 +154,11 @@ class StasisApplication:
     def _dispatch(self, event: Event) -> None:
         channel_id = event.channel_id
         if event.type == "StasisStart" and channel_id is not None:
-            self._start_call(event.raw["channel"], event.args)
+            # A channel swapped into one of our bridges by a transfer (a Local channel in place
+            # of the transferer) is not a new call: its runner is chosen by REPLACES.
+            replaced = (event.raw.get("replace_channel") or {}).get("id")
+            args = (REPLACES, str(replaced)) if replaced else event.args
+            self._start_call(event.raw["channel"], args)
             return
         if channel_id is None or channel_id not in self._calls:
             for hook in self.on_event:

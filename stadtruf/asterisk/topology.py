@@ -90,6 +90,10 @@ def agent_phones_settings(
         rtp_start=22000,
         rtp_end=22999,
         templates=("asterisk", "testagents"),
+        values={
+            "SERVICECENTER_ADDRESS": plan.servicecenter,
+            "SERVICECENTER_PORT": str(plan.sip_port),
+        },
         files={
             "pjsip_phones.conf": render_phones(
                 agents, plan.agents, plan.servicecenter, plan.sip_port

@@ -20,6 +20,7 @@ from stadtruf.paths import sample_config_dir
 from stadtruf.queue_prompts import callback_offer, entry_announcement, whisper
 from stadtruf.service import LiveConfig, Service, build_service
 from stadtruf.testcall import OutboundCall, TestCarrier
+from stadtruf.tones import tone_passes
 from stadtruf.tts import SpokenText
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
@@ -156,6 +157,11 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
             since=since,
         )[0]
         assert observer.events.index(whisper_end) < observer.events.index(caller_bridged)
+
+        # Audio flows both ways through the bridge: a tone from each end is heard at the other.
+        citizen, phone = call.channel_id, ring.channel_id
+        assert await tone_passes(carrier.rest, citizen, phones.rest, phone, 1004), "caller → agent"
+        assert await tone_passes(phones.rest, phone, carrier.rest, citizen, 697), "agent → caller"
 
         # The caller hangs up: the agent's leg ends and the bridge goes.
         await call.hangup()
@@ -338,3 +344,34 @@ async def test_caller_hanging_up_while_an_agent_rings_cancels_the_ring(
         await eventually(lambda: queue.state.agents["agent-102"].status == "ready")
         assert [f.outcome for f in queue.finished] == ["abandoned"]
         assert queue.state.agents["agent-102"].misses == 0
+
+
+async def test_agent_blind_transfer_sends_the_caller_on_with_the_annotation(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour["agent-101"] = "answer"
+    async with queue_service(site, tmp_path, logged_in=("agent-101",)) as service:
+        queue = queue_of(service)
+        since = observer.mark()
+        call, _ = await queued(carrier, observer, "02041700", "02041555531")
+        ring = await phones.next_answered()
+        await talking(observer, since)
+        # The agent transfers to the Abfall office (the phone sends a SIP REFER).
+        await phones.rest.continue_in_dialplan(
+            ring.channel_id, context="agent-transfer", extension="0204170350", priority=1
+        )
+        incoming = await asyncio.wait_for(carrier.incoming.get(), 15)
+        office = incoming.raw["channel"]
+        assert office["dialplan"]["exten"] == "0204170350"
+        assert office["channelvars"]["X_ORIGIN_CITY"] == "Bottrop"
+        assert office["channelvars"]["X_TOPIC"] == "vermittlung"
+        assert office["caller"]["number"] == "02041555531"
+        await eventually(lambda: ring.channel_id in phones.ended)
+        await eventually(lambda: queue.state.agents["agent-101"].status == "ready")
+        await carrier.rest.answer(office["id"])
+        await carrier.rest.hangup(office["id"])
+        await call.wait_ended()
