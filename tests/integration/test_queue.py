@@ -375,3 +375,28 @@ async def test_agent_blind_transfer_sends_the_caller_on_with_the_annotation(
         await carrier.rest.answer(office["id"])
         await carrier.rest.hangup(office["id"])
         await call.wait_ended()
+
+
+async def test_an_agent_on_another_call_is_not_rung(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour.update({"agent-101": "answer", "agent-103": "answer"})
+    async with queue_service(site, tmp_path, logged_in=("agent-101", "agent-103")) as service:
+        queue = queue_of(service)
+        # agent-103 (first in order) is on a call the queue did not make: device state busy.
+        other = await observer.rest.originate("PJSIP/agent-103", app="observer")
+        private = await phones.next_answered()
+        await eventually(lambda: queue.state.agents["agent-103"].device_busy)
+
+        call, _ = await queued(carrier, observer, "02041700", "02041555541")
+        ring = await phones.next_answered()
+        assert ring.agent == "agent-101"
+        assert [r.agent for r in phones.rings] == ["agent-103", "agent-101"]  # private, ours
+        await call.hangup()
+        await observer.rest.hangup(other["id"])
+        await eventually(lambda: private.channel_id in phones.ended)
+        await eventually(lambda: not queue.state.agents["agent-103"].device_busy)
