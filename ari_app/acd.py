@@ -84,6 +84,10 @@ RING_PREFIX = "stadtruf-ring-"
 CONVERSATION_PREFIX = CONVERSATION_BRIDGE_PREFIX
 TRANSFER_CONTEXT = "stadtruf-transfer"
 AGENT_TRANSFER_CONTEXT = "stadtruf-agent-transfer"  # see dialplan/stadtruf.conf
+# proxy_media: media always through Asterisk. With native RTP bridging, after our own audio
+# (music on hold, whisper) the far end lost one direction for the whole call in 22 of 35
+# test calls (Asterisk peers, see docs/decisions.md #7); through Asterisk 10 of 10 were fine.
+CONVERSATION_BRIDGE_TYPE = "mixing,proxy_media"
 CALLBACK_DIGIT = "1"
 TRANSFER_GRACE = 2.0  # seconds for a transfer's replacement to show after the agent left
 CALLBACK_OFFER_TIMEOUT = 10.0  # seconds to press 1 after the offer at the maximum wait
@@ -139,6 +143,7 @@ class _Ring:
     call: str
     leg: CallContext | None = None  # once answered (in Stasis)
     cancelled: bool = False
+    conversation: Conversation | None = None  # once connected
 
 
 @dataclass(frozen=True)
@@ -227,8 +232,12 @@ class CallDistributor:
             self._endpoint_state(agent.id, endpoint)
 
     async def close(self) -> None:
+        """The app stops: no ring may outlive it (it would reach an agent with no caller)."""
         if self._timer is not None:
             self._timer.cancel()
+        if self._rest is not None:
+            for ring in list(self._rings.values()):
+                await _quietly(self._rest.hangup(ring.id))
         tasks = [t for t in (self._worker, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -443,9 +452,20 @@ class CallDistributor:
                 await leg.rest.hangup(leg.channel_id)
             return
         ring.leg = leg
+        # Not the caller's apology route on shutdown: an agent's leg is hung up (below), or
+        # stays up while it talks.
+        leg.hand_back_on_stop = False
         structlog.contextvars.bind_contextvars(agent=ring.agent, call=ring.call)
         log.info("queue.ring_answered")
         self.report(q.RingAnswered(ring.agent, ring.call, now=self._clock()))
+        try:
+            await self._agent_leg_events(leg, ring)
+        except asyncio.CancelledError:
+            if ring.conversation is None or not ring.conversation.talking:
+                await _quietly(leg.rest.hangup(leg.channel_id))
+            raise
+
+    async def _agent_leg_events(self, leg: CallContext, ring: _Ring) -> None:
         conversation: Conversation | None = None
         hung_up = False
         while True:
@@ -554,6 +574,7 @@ class CallDistributor:
             self.report(q.CallEnded(agent, call, now=self._clock()))
             return
         conversation = Conversation(self, ring, waiter)
+        ring.conversation = conversation
         waiter.conversation = conversation
         waiter.call.events.put_nowait(_Connected(conversation))
         ring.leg.events.put_nowait(_Connected(conversation))
@@ -863,7 +884,9 @@ class Conversation:
     async def _bridge(self) -> None:
         caller = self.waiter.call
         await self.queue._leave_holding(self.waiter)
-        await self.rest.create_bridge("mixing", bridge_id=self.bridge_id, name=self.bridge_id)
+        await self.rest.create_bridge(
+            CONVERSATION_BRIDGE_TYPE, bridge_id=self.bridge_id, name=self.bridge_id
+        )
         self._bridge_made = True
         await self.rest.add_channel(self.bridge_id, caller.channel_id)
         await self.rest.add_channel(self.bridge_id, self.leg.channel_id)

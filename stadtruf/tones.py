@@ -22,6 +22,13 @@ Test the two directions one after the other, never at the same time: while a cha
 a ``tone:`` it reads its incoming audio with ast_read_noaudio (main/file.c,
 ast_control_tone), so its own detector hears nothing. (A sound file or music on hold on the
 listening channel does not get in the way.)
+
+Known trap (Asterisk 22.10): when the ServiceCenter sent a leg audio of its own (music on
+hold, a prompt) and then bridges it natively (``native_rtp``), that leg's test Asterisk gets
+the other leg's packets relayed as they are (its sequence numbers and timestamps) after the
+ServiceCenter's own stream, and in most such calls (2-4 of 5 in trials) it then drops that
+audio for the rest of the call: RTP arrives, the channel reads silence. A bridge of type
+``mixing,proxy_media`` (the ServiceCenter re-sends the media) did not show it in 5 of 5.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from ari_app.application import StasisApplication
+from ari_app.errors import AriError
 from ari_app.settings import AriSettings
 from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.agents import AgentEndpoint
@@ -181,11 +182,23 @@ async def no_leftovers(
     """Every test ends with no channel and no bridge in any Asterisk."""
     phones.reset()
     yield
+    leftovers: list[str] = []
     for name, rest in (
         ("ServiceCenter", observer.rest),
         ("test carrier", carrier.rest),
         ("agents' phones", phones.rest),
     ):
         channels, bridges = await wait_until_idle(rest)
-        assert not channels, f"channels left in the {name}: {[c['name'] for c in channels]}"
-        assert not bridges, f"bridges left in the {name}: {[b['id'] for b in bridges]}"
+        if channels or bridges:
+            leftovers.append(
+                f"left in the {name}: channels {[c['name'] for c in channels]}, "
+                f"bridges {[b['id'] for b in bridges]}"
+            )
+            # Clear them, so that this test fails and the next ones start clean.
+            for channel in channels:
+                with contextlib.suppress(AriError):
+                    await rest.hangup(channel["id"])
+            for bridge in bridges:
+                with contextlib.suppress(AriError):
+                    await rest.destroy_bridge(bridge["id"])
+    assert not leftovers, "; ".join(leftovers)

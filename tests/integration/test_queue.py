@@ -159,9 +159,17 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
         assert observer.events.index(whisper_end) < observer.events.index(caller_bridged)
 
         # Audio flows both ways through the bridge: a tone from each end is heard at the other.
+        # One direction after the other: a channel playing a tone does not hear (tones.py).
         citizen, phone = call.channel_id, ring.channel_id
-        assert await tone_passes(carrier.rest, citizen, phones.rest, phone, 1004), "caller → agent"
-        assert await tone_passes(phones.rest, phone, carrier.rest, citizen, 697), "agent → caller"
+        heard = await tone_passes(
+            carrier.rest, citizen, phones.rest, phone, 1004, seconds=1.5, grace=2.0
+        )
+        assert heard, "caller → agent"
+        await asyncio.sleep(0.5)
+        heard = await tone_passes(
+            phones.rest, phone, carrier.rest, citizen, 697, seconds=1.5, grace=2.0
+        )
+        assert heard, "agent → caller"
 
         # The caller hangs up: the agent's leg ends and the bridge goes.
         await call.hangup()
