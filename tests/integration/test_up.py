@@ -56,11 +56,15 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             # The demo's agents are logged in, and the agent state API says so.
             auth = {"Authorization": f"Bearer {API_TOKEN}"}
-            async with session.get(f"http://{CENTER}:8480/agents", headers=auth) as response:
-                assert response.status == 200
-                agents = (await response.json())["agents"]
+            async with asyncio.timeout(10):  # the logins are taken right after the connect
+                while True:
+                    async with session.get(f"http://{CENTER}:8480/agents", headers=auth) as r:
+                        assert r.status == 200
+                        agents = (await r.json())["agents"]
+                    if all(a["status"] != "logged_out" for a in agents):
+                        break
+                    await asyncio.sleep(0.1)
             assert {a["id"] for a in agents} >= {"agent-101", "agent-104"}
-            assert all(a["status"] != "logged_out" for a in agents)
             carrier = TestCarrier(session, f"http://{CARRIER}:8088/ari", "stadtruf", password)
             await carrier.start()
             call = await carrier.call("115", caller="02064123456")
@@ -72,8 +76,15 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
             code = await process.wait()
     finally:
         if process.returncode is None:
-            process.kill()
-            await process.wait()
+            # SIGTERM first: `up` stops its Asterisks itself. (A SIGKILL can leave them
+            # running; see the session notes.)
+            process.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(30):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
     assert code == 0
     assert _asterisk_pids() <= before, "an Asterisk of `stadtruf up` is still running"
     mounts = Path("/proc/self/mounts").read_text()
