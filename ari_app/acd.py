@@ -73,7 +73,6 @@ from stadtruf.queue_prompts import (
     position_announcement,
     whisper,
 )
-from stadtruf.service_level import Wait
 from stadtruf.tts import SpokenText
 
 log = structlog.get_logger(__name__)
@@ -350,14 +349,6 @@ class CallDistributor:
                     waited=round(waited, 1),
                     agent=effect.agent,
                 )
-
-    def waits(self) -> list[Wait]:
-        """Finished calls as service-level input (answered or not, and how long they waited)."""
-        return [
-            Wait(f.waited, answered=f.outcome == "connected")
-            for f in self.finished
-            if f.outcome in ("connected", "abandoned")
-        ]
 
     # --- ringing agents ------------------------------------------------------------------------
 
