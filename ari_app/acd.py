@@ -61,6 +61,7 @@ from stadtruf.agents import (
     OverflowQueue,
     OverflowTransfer,
 )
+from stadtruf.annotation import header_variable
 from stadtruf.callbacks import CallbackRequest, CallbackStore
 from stadtruf.numbers import normalize
 from stadtruf.prompts import media_uri
@@ -544,7 +545,7 @@ class CallDistributor:
         else:
             request = conversation.waiter.request
             for header, value in request.sip_headers.items():
-                variable = "__STADTRUF_HEADER_" + header.upper().replace("-", "_")
+                variable = header_variable(header)
                 await _quietly(leg.rest.set_var(leg.channel_id, variable, value))
             await _quietly(leg.rest.set_var(leg.channel_id, "CALLERID(num)", request.caller_number))
             await _quietly(

@@ -21,7 +21,7 @@ from ari_app.errors import AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import QueueHandoff, QueueRequest
 from stadtruf import menu
-from stadtruf.annotation import Annotation, annotate
+from stadtruf.annotation import Annotation, annotate, header_variable
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import Client, MenuTree, Prompt
 from stadtruf.numbers import normalize
@@ -201,7 +201,7 @@ class _Call:
         # Inherited (__) by any outgoing leg, where the transfer's pre-dial handler turns them
         # into SIP headers.
         for header, value in annotation.sip_headers.items():
-            variable = "__STADTRUF_HEADER_" + header.upper().replace("-", "_")
+            variable = header_variable(header)
             await self.rest.set_var(self.channel_id, variable, value)
         if topic_id:
             structlog.contextvars.bind_contextvars(topic=topic_id)

@@ -77,6 +77,13 @@ def annotate(
     return Annotation(variables, name[:CALLER_NAME_MAX].rstrip(), headers)
 
 
+def header_variable(header: str) -> str:
+    """The inherited channel variable that carries `header` to outgoing legs, where the
+    transfer's pre-dial handler (dialplan/stadtruf.conf) turns it back into the SIP header:
+    `X-Origin-City` → `__STADTRUF_HEADER_X_ORIGIN_CITY`."""
+    return "__STADTRUF_HEADER_" + header.upper().replace("-", "_")
+
+
 def ascii_header_value(value: str) -> str:
     """`Straßenreinigung Mülheim` → `Strassenreinigung Muelheim`: printable ASCII, one line."""
     text = _clean(value).translate(_GERMAN)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stadtruf.annotation import CALLER_NAME_MAX, annotate, ascii_header_value
+from stadtruf.annotation import CALLER_NAME_MAX, annotate, ascii_header_value, header_variable
 from stadtruf.config import Client, Topic
 
 BOTTROP = Client.model_validate(
@@ -85,3 +87,11 @@ def test_headers_are_always_printable_ascii_one_line(name: str, topic: str) -> N
         assert value.isascii() and all(32 <= ord(c) < 127 for c in value)
     for value in (marks.caller_id_name, *marks.channel_variables.values()):
         assert not any(c in value for c in "\r\n\x00")
+
+
+def test_header_variable_is_the_name_the_transfer_dialplan_reads() -> None:
+    dialplan = (Path(__file__).parents[2] / "dialplan" / "stadtruf.conf").read_text()
+    for header in ("X-Origin-City", "X-Origin-Client", "X-Topic", "X-Topic-Name"):
+        variable = header_variable(header)
+        assert variable.startswith("__")  # inherited by the outgoing leg
+        assert "${" + variable.removeprefix("__") + "}" in dialplan
