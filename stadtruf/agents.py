@@ -130,9 +130,26 @@ class OverflowAnnounce(Frozen):
     announce: Prompt = Field(description="Ansage, danach wird aufgelegt")
 
 
-OverflowAction = OverflowQueue | OverflowTransfer | OverflowCallback | OverflowAnnounce
-_OVERFLOW_KEYS = ("queue", "transfer", "callback", "announce")
-_OVERFLOW_HELP = "erwartet eines von queue, transfer, callback: true, announce"
+class OverflowVoicemail(Frozen):
+    """The caller leaves a message; it lands in the callback list with the recording."""
+
+    voicemail: bool = Field(description="Nachricht aufnehmen lassen: true")
+    max_length: float = Field(
+        default=120, ge=5, le=600, description="Längste Nachricht in Sekunden"
+    )
+
+    @model_validator(mode="after")
+    def _only_true(self) -> OverflowVoicemail:
+        if not self.voicemail:
+            raise ValueError("voicemail: false ist kein overflow; dann overflow weglassen")
+        return self
+
+
+OverflowAction = (
+    OverflowQueue | OverflowTransfer | OverflowCallback | OverflowAnnounce | OverflowVoicemail
+)
+_OVERFLOW_KEYS = ("queue", "transfer", "callback", "announce", "voicemail")
+_OVERFLOW_HELP = "erwartet eines von queue, transfer, callback: true, announce, voicemail: true"
 _TAG = "overflow:"  # prefix keeps union tags apart from real keys in error locations
 
 
@@ -148,7 +165,8 @@ OverflowField = Annotated[
     Annotated[OverflowQueue, Tag(_TAG + "queue")]
     | Annotated[OverflowTransfer, Tag(_TAG + "transfer")]
     | Annotated[OverflowCallback, Tag(_TAG + "callback")]
-    | Annotated[OverflowAnnounce, Tag(_TAG + "announce")],
+    | Annotated[OverflowAnnounce, Tag(_TAG + "announce")]
+    | Annotated[OverflowVoicemail, Tag(_TAG + "voicemail")],
     Discriminator(_overflow_tag, custom_error_type="overflow", custom_error_message=_OVERFLOW_HELP),
 ]
 
@@ -193,7 +211,17 @@ class QueueSettings(Frozen):
     max_wait: Annotated[float, Field(ge=0, le=7200)] | None = Field(
         default=None, description="Höchste Wartezeit in Sekunden, dann overflow; 0 = unbegrenzt"
     )
-    overflow: OverflowField | None = Field(default=None, description="Was nach max_wait geschieht")
+    overflow: OverflowField | None = Field(
+        default=None, description="Was nach max_wait (oder bei leerer Schlange) geschieht"
+    )
+    join_empty: bool | None = Field(
+        default=None,
+        description="Anstellen, auch wenn kein Agent dafür angemeldet ist; false: gleich overflow",
+    )
+    leave_when_empty: bool | None = Field(
+        default=None,
+        description="Wartende gehen in den overflow, sobald kein Agent mehr dafür angemeldet ist",
+    )
     announce_every: Annotated[float, Field(ge=0, le=3600)] | None = Field(
         default=None, description="Alle so viele Sekunden Position und Wartezeit ansagen; 0 = nie"
     )
@@ -213,6 +241,10 @@ class QueueRules:
     autopause_after: int = 3
     max_wait: float = 0.0  # 0: wait until answered or hung up, as app_queue without timeout
     overflow: OverflowAction | None = None
+    # app_queue's joinempty / leavewhenempty. "Empty": no agent with a matching skill is
+    # logged in with a registered phone (paused agents count: they come back).
+    join_empty: bool = True
+    leave_when_empty: bool = False
     announce_every: float = 60.0
     priorities: tuple[PriorityRule, ...] = ()
 
@@ -328,6 +360,7 @@ def _known_keys() -> frozenset[str]:
         OverflowTransfer,
         OverflowCallback,
         OverflowAnnounce,
+        OverflowVoicemail,
         Prompt,
     )
     return frozenset(name for model in models for name in model.model_fields)
@@ -366,10 +399,13 @@ def _own_problems(source: Source, config: AgentsConfig) -> Iterator[Problem]:
         loc: tuple[str | int, ...] = ("defaults",) if topic == "*defaults*" else ("queues", topic)
         if rules.max_wait > 0 and rules.overflow is None:
             yield source.problem(loc, "max_wait braucht overflow (was danach geschieht)")
+        if rules.overflow is None and (not rules.join_empty or rules.leave_when_empty):
+            setting = "join_empty: false" if not rules.join_empty else "leave_when_empty: true"
+            yield source.problem(loc, f"{setting} braucht overflow (wohin die Anrufer gehen)")
     for topic in config.queues:
         seen = [topic]
         rules = _rules(config, topic)
-        while rules.max_wait > 0 and isinstance(rules.overflow, OverflowQueue):
+        while _overflows(rules) and isinstance(rules.overflow, OverflowQueue):
             target = rules.overflow.queue
             if target in seen:
                 chain = " → ".join([*seen, target])
@@ -377,6 +413,11 @@ def _own_problems(source: Source, config: AgentsConfig) -> Iterator[Problem]:
                 break
             seen.append(target)
             rules = _rules(config, target)
+
+
+def _overflows(rules: QueueRules) -> bool:
+    """Whether the queue can send callers to its overflow at all."""
+    return rules.max_wait > 0 or not rules.join_empty or rules.leave_when_empty
 
 
 def check_agents(agents: AgentsConfig, center: ServiceCenterConfig) -> list[Problem]:
@@ -469,6 +510,7 @@ __all__ = [
     "OverflowCallback",
     "OverflowQueue",
     "OverflowTransfer",
+    "OverflowVoicemail",
     "PriorityRule",
     "QueueRules",
     "QueueSettings",

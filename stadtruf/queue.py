@@ -19,10 +19,11 @@ Effects (the adapter does these):
   report `CallEnded(agent, call)` when the conversation is over.
 - `AnnounceToCaller(call, position, expected_wait_s)` – tell the caller their place in line
   (1 = next) and the expected wait (whole seconds, None: say nothing about time).
-- `Overflow(call, action)` – max wait reached. `OverflowQueue`: the caller stays in the engine,
-  now in that topic's line (adapter may move them to its holding bridge); every other action
-  (`OverflowTransfer`, `OverflowCallback`, `OverflowAnnounce`) hands the call back to the
-  adapter for good.
+- `Overflow(call, action, reason)` – max wait reached, or the queue is empty of agents and
+  says to leave (`join_empty: false`, `leave_when_empty: true`). `OverflowQueue`: the caller
+  stays in the engine, now in that topic's line (adapter may move them to its holding
+  bridge); every other action (`OverflowTransfer`, `OverflowCallback`, `OverflowAnnounce`,
+  `OverflowVoicemail`) hands the call back to the adapter for good.
 - `AutoPause(agent)` – the agent missed `autopause_after` rings in a row and is now paused
   with reason `autopause` (tell the agent's phone/UI, log it).
 - `StartTimer(at, reason)` – report `Tick(at)` at time `at`. There is one timer: each
@@ -63,6 +64,11 @@ Rules
   kept on overflow into another queue, so the caller does not go to the back of the line there;
   an overflow into a queue the caller was already in is not followed (the caller stays where
   they are, without a further max wait; `check_agents` reports such loops).
+- A queue is *empty* for a caller while no agent with a matching skill is logged in with a
+  registered phone (paused or busy agents count: they come back). `join_empty: false` sends
+  a caller joining an empty queue straight to the overflow (an overflow into such a queue
+  counts as joining it); `leave_when_empty: true` sends waiting callers there as soon as
+  their queue becomes empty. Both as app_queue's `joinempty` / `leavewhenempty`.
 - Announcements: when a caller joins and is not rung at once, then every `announce_every` s,
   never while an agent is ringing for them.
 
@@ -281,6 +287,9 @@ class AnnounceToCaller:
 class Overflow:
     call: str
     action: OverflowAction
+    # Why: the caller waited `max_wait`, or nobody is there to answer (`join_empty: false`
+    # at joining, `leave_when_empty: true` while waiting).
+    reason: Literal["max_wait", "empty"] = "max_wait"
 
 
 @dataclass(frozen=True)
@@ -491,6 +500,7 @@ class _Run:
         if caller.next_announce is not None:
             caller = replace(caller, next_announce=self.now)
         self.callers[caller.call] = caller
+        self.turn_away_if_empty(caller, joining=True)
 
     def enter(self, caller: Caller, topic: str) -> Caller:
         rules = self.rules(topic)
@@ -666,26 +676,45 @@ class _Run:
                 self.put(replace(self.idle(agent), idle_since=agent.wrapup_until))
         for caller in sorted(self.callers.values(), key=_order):
             if caller.max_wait_at is not None and caller.max_wait_at <= self.now:
-                self.max_wait(caller)
+                self.overflow(caller, "max_wait")
+            else:
+                self.turn_away_if_empty(caller, joining=False)
 
-    def max_wait(self, caller: Caller) -> None:
+    def staffed(self, caller: Caller) -> bool:
+        """Whether anyone could ever answer this caller in their current queue."""
+        profiles = self.config.by_id
+        return any(
+            a.logged_in
+            and a.registered
+            and profiles[a.id].level_for(caller.client, caller.topic) is not None
+            for a in self.agents.values()
+        )
+
+    def turn_away_if_empty(self, caller: Caller, *, joining: bool) -> None:
+        rules = self.rules(caller.topic)
+        leaves = not rules.join_empty if joining else rules.leave_when_empty
+        if leaves and rules.overflow is not None and not self.staffed(caller):
+            self.overflow(caller, "empty")
+
+    def overflow(self, caller: Caller, reason: Literal["max_wait", "empty"]) -> None:
         action = self.rules(caller.topic).overflow
         if action is None:  # pragma: no cover - `enter` sets no max wait without overflow
             return
+        if isinstance(action, OverflowQueue) and action.queue in caller.visited:
+            # A loop in the config: stay here rather than bounce between queues forever.
+            self.callers[caller.call] = replace(caller, max_wait_at=None)
+            return
         self.stop_ring(caller)
         caller = self.callers[caller.call]
+        self.effects.append(Overflow(caller.call, action, reason))
         if isinstance(action, OverflowQueue):
-            if action.queue in caller.visited:
-                # A loop in the config: stay here rather than bounce between queues forever.
-                self.callers[caller.call] = replace(caller, max_wait_at=None)
-                return
             moved = self.enter(caller, action.queue)
             # Keep the announcement rhythm the caller is used to, not the new queue's start.
-            self.callers[caller.call] = replace(moved, next_announce=caller.next_announce)
-            self.effects.append(Overflow(caller.call, action))
+            moved = replace(moved, next_announce=caller.next_announce)
+            self.callers[caller.call] = moved
+            self.turn_away_if_empty(moved, joining=True)  # bounded: `visited` grows each time
             return
         del self.callers[caller.call]
-        self.effects.append(Overflow(caller.call, action))
         self.finished(caller, "overflow")
 
     # --- matching callers and agents ---------------------------------------------------------

@@ -140,10 +140,52 @@ def test_password_from_environment_or_file(tmp_path: Path) -> None:
         pytest.param(
             """
             defaults:
-              overflow: {voicemail: true}
+              overflow: {mailbox: true}
             """,
-            "2:13: defaults.overflow: erwartet eines von queue, transfer, callback: true, announce",
+            "2:13: defaults.overflow: erwartet eines von queue, transfer, callback: true, announce,"
+            " voicemail: true",
             id="unknown overflow",
+        ),
+        pytest.param(
+            """
+            defaults:
+              overflow: {voicemail: false}
+            """,
+            "2:13: defaults.overflow: voicemail: false ist kein overflow",
+            id="voicemail false",
+        ),
+        pytest.param(
+            """
+            defaults:
+              overflow: {voicemail: true, max_length: 2}
+            """,
+            "2:43: defaults.overflow.max_length: muss mindestens 5 sein",
+            id="voicemail too short",
+        ),
+        pytest.param(
+            """
+            queues:
+              kfz: {join_empty: false}
+            """,
+            "2:8: join_empty: false braucht overflow",
+            id="join_empty without overflow",
+        ),
+        pytest.param(
+            """
+            queues:
+              kfz: {leave_when_empty: true}
+            """,
+            "2:8: leave_when_empty: true braucht overflow",
+            id="leave_when_empty without overflow",
+        ),
+        pytest.param(
+            """
+            queues:
+              kfz: {join_empty: false, overflow: {queue: pass}}
+              pass: {leave_when_empty: true, overflow: {queue: kfz}}
+            """,
+            "2:8: overflow im Kreis: kfz → pass → kfz",
+            id="overflow loop when empty",
         ),
         pytest.param(
             """

@@ -13,6 +13,7 @@ from stadtruf.agents import (
     OverflowCallback,
     OverflowQueue,
     OverflowTransfer,
+    OverflowVoicemail,
 )
 from stadtruf.config.model import FrozenMap
 from stadtruf.queue import (
@@ -310,6 +311,7 @@ def test_wrapup_after_every_call() -> None:
         OverflowCallback(callback=True),
         OverflowTransfer(transfer="0203 6004-0"),
         OverflowAnnounce.model_validate({"announce": "Bitte später noch einmal."}),
+        OverflowVoicemail(voicemail=True, max_length=60),
     ],
 )
 def test_max_wait_overflow_ends_the_call_in_the_queue(action: Any) -> None:
@@ -365,6 +367,98 @@ def test_overflow_loop_is_not_followed() -> None:
     assert of(fx, Overflow) == [Overflow("c1", OverflowQueue(queue="pass"))]
     assert q.callers["c1"].topic == "pass"
     assert q.callers["c1"].max_wait_at is None
+
+
+VOICEMAIL = OverflowVoicemail(voicemail=True)
+
+
+def test_join_empty_false_turns_away_at_once_when_nobody_is_there() -> None:
+    cfg = config({"a1": KFZ, "b1": [{"client": "bottrop"}]}, join_empty=False, overflow=VOICEMAIL)
+    q = new_queue(cfg)
+    # b1 is logged in, but takes only Bottrop's calls: the queue is empty for Duisburg.
+    q = online(q, "b1")
+    q, fx = step(q, CallerJoined("c1", "kfz", "duisburg", now=5))
+    assert fx[:2] == (
+        Overflow("c1", VOICEMAIL, "empty"),
+        CallFinished("c1", "kfz", "overflow", 0.0),
+    )
+    assert not q.callers
+    q, fx = step(q, CallerJoined("c2", "kfz", "bottrop", now=6))
+    assert of(fx, RingAgent) == [RingAgent("b1", "c2", 15.0)]
+
+
+@pytest.mark.parametrize(
+    "present",
+    [
+        pytest.param(lambda q: run(q, AgentPaused("a1", "pause", now=0))[0], id="paused"),
+        pytest.param(lambda q: run(q, DeviceBusy("a1", now=0))[0], id="device busy"),
+    ],
+)
+def test_paused_or_busy_agents_count_as_present(present: Any) -> None:
+    cfg = config({"a1": KFZ}, join_empty=False, leave_when_empty=True, overflow=VOICEMAIL)
+    q = present(online(new_queue(cfg), "a1"))
+    q, fx = step(q, CallerJoined("c1", "kfz", "duisburg", now=1))
+    assert of(fx, Overflow) == []
+    assert q.position("c1") == 1
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [AgentLoggedOut("a1", now=10), AgentUnregistered("a1", now=10)],
+    ids=["logged out", "unregistered"],
+)
+def test_leave_when_empty_sends_the_waiting_on(leave: Event) -> None:
+    cfg = config({"a1": KFZ}, leave_when_empty=True, overflow=VOICEMAIL)
+    q = online(new_queue(cfg), "a1")
+    q, _ = run(q, AgentPaused("a1", "Mittag", now=0), CallerJoined("c1", "kfz", "duisburg", now=1))
+    assert q.position("c1") == 1  # joining an empty queue is allowed (join_empty default)
+    q, fx = step(q, leave)
+    assert fx[:2] == (
+        Overflow("c1", VOICEMAIL, "empty"),
+        CallFinished("c1", "kfz", "overflow", 9.0),
+    )
+
+
+def test_leave_when_empty_off_keeps_callers_waiting() -> None:
+    cfg = config({"a1": KFZ}, overflow=VOICEMAIL)
+    q = online(new_queue(cfg), "a1")
+    q, _ = run(q, AgentPaused("a1", "Mittag", now=0), CallerJoined("c1", "kfz", "duisburg", now=1))
+    q, fx = run(q, AgentLoggedOut("a1", now=10), Tick(now=500))
+    assert of(fx, Overflow) == []
+    assert q.position("c1") == 1
+
+
+def test_empty_overflow_into_another_queue_follows_its_join_rule() -> None:
+    cfg = config(
+        {"front": [{"topic": "vermittlung"}]},
+        queues={
+            "kfz": {"join_empty": False, "overflow": {"queue": "vermittlung"}},
+            "vermittlung": {"join_empty": False, "overflow": {"voicemail": True}},
+        },
+    )
+    q, fx = step(new_queue(cfg), CallerJoined("c1", "kfz", "duisburg", now=0))
+    assert of(fx, Overflow) == [
+        Overflow("c1", OverflowQueue(queue="vermittlung"), "empty"),
+        Overflow("c1", VOICEMAIL, "empty"),
+    ]
+    assert of(fx, CallFinished) == [CallFinished("c1", "vermittlung", "overflow", 0.0)]
+    q = online(new_queue(cfg), "front")
+    q, fx = step(q, CallerJoined("c2", "kfz", "duisburg", now=0))
+    assert of(fx, RingAgent) == [RingAgent("front", "c2", 15.0)]
+    assert q.callers["c2"].topic == "vermittlung"
+
+
+def test_empty_overflow_loop_stays_put() -> None:
+    cfg = config(
+        {},
+        queues={
+            "kfz": {"leave_when_empty": True, "overflow": {"queue": "pass"}},
+            "pass": {"leave_when_empty": True, "overflow": {"queue": "kfz"}},
+        },
+    )
+    q, fx = run(new_queue(cfg), CallerJoined("c1", "kfz", "duisburg", now=0), Tick(now=10))
+    assert of(fx, Overflow) == [Overflow("c1", OverflowQueue(queue="pass"), "empty")]
+    assert q.callers["c1"].topic == "pass"
 
 
 def test_caller_leaving_while_ringing_cancels_the_ring() -> None:

@@ -63,8 +63,13 @@ CONFIG = AgentsConfig.model_validate(
         },
         "queues": {
             "kfz": {"strategy": "round_robin", "max_wait": 60, "overflow": {"queue": "pass"}},
-            "pass": {"strategy": "fewest_calls", "wrapup": 0, "retry": 0},
-            "abfall": {"max_wait": 0, "autopause_after": 0},
+            "pass": {"strategy": "fewest_calls", "wrapup": 0, "retry": 0, "join_empty": False},
+            "abfall": {
+                "max_wait": 0,
+                "autopause_after": 0,
+                "leave_when_empty": True,
+                "overflow": {"voicemail": True},
+            },
         },
         "agents": [
             {"id": "a1", "name": "A1", "skills": [{"topic": "kfz"}, {"topic": "*", "level": 5}]},
