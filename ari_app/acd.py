@@ -48,6 +48,7 @@ from ari_app.application import (
     CallSignal,
     StasisApplication,
 )
+from ari_app.call import TRANSFER_CONTEXT, CallerGone
 from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS, HoldingBridges, QueueRequest
@@ -60,6 +61,7 @@ from stadtruf.agents import (
     OverflowCallback,
     OverflowQueue,
     OverflowTransfer,
+    OverflowVoicemail,
 )
 from stadtruf.annotation import header_variable
 from stadtruf.callbacks import CallbackRequest, CallbackStore
@@ -72,6 +74,8 @@ from stadtruf.queue_prompts import (
     callback_unavailable,
     entry_announcement,
     position_announcement,
+    voicemail_prompt,
+    voicemail_saved,
     whisper,
 )
 from stadtruf.tts import SpokenText
@@ -82,7 +86,6 @@ AGENT_LEG = "agent-leg"
 AGENT_TRANSFER = "agent-transfer"  # Stasis args of a transfer's dialling half (dialplan)
 RING_PREFIX = "stadtruf-ring-"
 CONVERSATION_PREFIX = CONVERSATION_BRIDGE_PREFIX
-TRANSFER_CONTEXT = "stadtruf-transfer"
 AGENT_TRANSFER_CONTEXT = "stadtruf-agent-transfer"  # see dialplan/stadtruf.conf
 # proxy_media: media always through Asterisk. With native RTP bridging, after our own audio
 # (music on hold, whisper) the far end lost one direction for the whole call in 22 of 35
@@ -91,6 +94,11 @@ CONVERSATION_BRIDGE_TYPE = "mixing,proxy_media"
 CALLBACK_DIGIT = "1"
 TRANSFER_GRACE = 2.0  # seconds for a transfer's replacement to show after the agent left
 CALLBACK_OFFER_TIMEOUT = 10.0  # seconds to press 1 after the offer at the maximum wait
+VOICEMAIL_PREFIX = "stadtruf-vm-"  # recording names; Asterisk stores them as <name>.wav
+VOICEMAIL_END_DIGIT = "#"
+VOICEMAIL_SILENCE_S = 10  # a caller silent this long is done (or has put the phone down)
+VOICEMAIL_MIN_S = 1  # shorter is a hang-up at the beep, not a message
+VOICEMAIL_SETTLE_S = 3.0  # after a hang-up, how long Asterisk may take to close the file
 FINISHED_KEPT = 1000  # finished calls kept in memory for the wallboard's service level
 
 # Q.850 causes of a ring that ended before the agent answered.
@@ -110,6 +118,7 @@ class _Announce(CallSignal):
 @dataclass(frozen=True)
 class _Overflow(CallSignal):
     action: OverflowAction
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -274,6 +283,12 @@ class CallDistributor:
     async def ready(self, agent: str) -> None:
         await self._report_and_settle(q.AgentReady(agent, now=self._clock()))
 
+    async def voicemail_audio(self, recording: str) -> bytes | None:
+        try:
+            return await self.rest.stored_recording_file(recording)
+        except AriNotFound:
+            return None
+
     async def _report_and_settle(self, event: q.Event) -> None:
         """Report and wait until the worker has carried it out, so the answer shows it."""
         done = asyncio.get_running_loop().create_future()
@@ -318,12 +333,12 @@ class CallDistributor:
                 waiter = self._waiting.get(call)
                 if waiter is not None:
                     waiter.call.events.put_nowait(_Announce(position, wait))
-            case q.Overflow(call=call, action=action):
+            case q.Overflow(call=call, action=action, reason=reason):
                 waiter = self._waiting.get(call)
                 if waiter is not None:
                     if isinstance(action, OverflowQueue):
                         waiter.topic = action.queue
-                    waiter.call.events.put_nowait(_Overflow(action))
+                    waiter.call.events.put_nowait(_Overflow(action, reason))
             case q.AutoPause(agent=agent):
                 log.warning("queue.agent_autopaused", agent=agent)
             case q.StartTimer(at=at, reason=reason):
@@ -655,7 +670,7 @@ class CallDistributor:
             elif isinstance(item, _Connected):
                 waiter.conversation = item.conversation
             elif isinstance(item, _Overflow):
-                if await self._overflow(waiter, item.action):
+                if await self._overflow(waiter, item.action, item.reason):
                     return
 
     def _offers_callback(self, topic: str) -> bool:
@@ -683,10 +698,10 @@ class CallDistributor:
             call.channel_id, list(media), playback_id=waiter.playback, lang=waiter.request.language
         )
 
-    async def _overflow(self, waiter: _Waiter, action: OverflowAction) -> bool:
+    async def _overflow(self, waiter: _Waiter, action: OverflowAction, reason: str) -> bool:
         """Carry out the overflow; True when the call is over for the queue."""
         call = waiter.call
-        log.info("call.overflow", action=type(action).__name__, queue=waiter.topic)
+        log.info("call.overflow", action=type(action).__name__, queue=waiter.topic, reason=reason)
         match action:
             case OverflowQueue(queue=topic):
                 await self._move(waiter, topic)
@@ -710,6 +725,9 @@ class CallDistributor:
                 await self._leave_holding(waiter)
                 await self._play_to_end(waiter, [media_uri(prompt, waiter.request.language)])
                 await _quietly(call.rest.hangup(call.channel_id))
+                return True
+            case OverflowVoicemail():
+                await self._take_voicemail(waiter, action)
                 return True
         return False  # pragma: no cover - the union is exhausted above
 
@@ -770,7 +788,75 @@ class CallDistributor:
         await _quietly(call.rest.hangup(call.channel_id))
         return True
 
-    async def _store_callback(self, waiter: _Waiter, number: str) -> None:
+    async def _take_voicemail(self, waiter: _Waiter, action: OverflowVoicemail) -> None:
+        """Prompt, beep, record until #, silence, the maximum length or a hang-up; then the
+        message goes into the callback list like a callback request, with the recording.
+
+        A caller who hangs up during the message has still left it: the part recorded so far
+        is kept (Asterisk closes the file on the hang-up).
+        """
+        call, language = waiter.call, waiter.request.language
+        await self._leave_holding(waiter)
+        await self._play_to_end(waiter, [t.media_uri for t in voicemail_prompt(language)])
+        name = f"{VOICEMAIL_PREFIX}{uuid.uuid4().hex[:12]}"
+        structlog.contextvars.bind_contextvars(recording=name)
+        await call.rest.record(
+            call.channel_id,
+            name,
+            max_duration_s=math.ceil(action.max_length),
+            max_silence_s=VOICEMAIL_SILENCE_S,
+            beep=True,
+            terminate_on=VOICEMAIL_END_DIGIT,
+        )
+        log.info("call.voicemail_recording")
+        seconds, hung_up = await self._recording_done(call, name, action.max_length)
+        if seconds is None or seconds < VOICEMAIL_MIN_S:
+            log.info("call.voicemail_empty", seconds=seconds)
+            with contextlib.suppress(AriError):
+                await call.rest.delete_stored_recording(name)
+        else:
+            number = normalize(waiter.request.caller_number) or ""
+            await self._store_callback(waiter, number, recording=(name, seconds))
+        if hung_up:
+            return
+        await self._play_to_end(waiter, [t.media_uri for t in voicemail_saved(language)])
+        await _quietly(call.rest.hangup(call.channel_id))
+
+    async def _recording_done(
+        self, call: CallContext, name: str, max_length: float
+    ) -> tuple[float | None, bool]:
+        """Wait for the recording `name` to end: its length in seconds (None: nothing was
+        stored) and whether the caller hung up."""
+        deadline = self._clock() + max_length + VOICEMAIL_SILENCE_S + 5
+        hung_up = False
+        while True:
+            try:
+                item = await asyncio.wait_for(call.next_event(), deadline - self._clock())
+            except TimeoutError:
+                break  # no end event (lost, or after the channel was gone): ask for the file
+            if not isinstance(item, Event):
+                continue
+            if item.type in HANGUP_EVENTS and not hung_up:
+                hung_up = True
+                deadline = min(deadline, self._clock() + VOICEMAIL_SETTLE_S)
+            elif item.recording_name == name and item.type == "RecordingFinished":
+                duration = item.raw.get("recording", {}).get("duration")
+                return (float(duration) if isinstance(duration, int | float) else 0.0), hung_up
+            elif item.recording_name == name and item.type == "RecordingFailed":
+                log.warning("call.voicemail_failed", cause=item.raw.get("recording", {}))
+                break
+        if not hung_up:
+            with contextlib.suppress(AriError):
+                await call.rest.stop_recording(name)
+        try:
+            await call.rest.get_stored_recording(name)
+        except AriError:
+            return None, hung_up
+        return float(VOICEMAIL_MIN_S), hung_up  # stored, length unknown: keep it
+
+    async def _store_callback(
+        self, waiter: _Waiter, number: str, *, recording: tuple[str, float] | None = None
+    ) -> None:
         request = waiter.request
         record = CallbackRequest(
             id=uuid.uuid4().hex[:12],
@@ -783,11 +869,13 @@ class CallDistributor:
             waited_s=round(self._clock() - waiter.arrived, 1),
             status="open",
             done_by=None,
+            recording=recording[0] if recording else None,
+            recording_s=recording[1] if recording else None,
         )
         if self.callbacks is not None:
             # A file append with fsync: off the event loop.
             await asyncio.get_running_loop().run_in_executor(None, self.callbacks.add, record)
-        log.info("call.callback_stored", callback=record.id, number=number)
+        log.info("call.callback_stored", callback=record.id, number=number, kind=record.kind)
 
     async def _play_to_end(
         self,
@@ -811,7 +899,7 @@ class CallDistributor:
             if not isinstance(item, Event):
                 continue
             if item.type in HANGUP_EVENTS:
-                raise _CallerGone
+                raise CallerGone
             if item.type == "ChannelDtmfReceived" and item.digit and item.digit in digits:
                 await _quietly(call.rest.stop_playback(playback))
                 return item.digit
@@ -819,10 +907,6 @@ class CallDistributor:
                 if wait_after <= 0:
                     return None
                 deadline = self._clock() + wait_after
-
-
-class _CallerGone(Exception):
-    pass
 
 
 class Conversation:

@@ -47,8 +47,9 @@ class Event:
         """The channel this event is about.
 
         `channel.id` for channel events, `peer.id` for `Dial` (its `caller` may be absent), and
-        the target channel of Playback events, so a call handler keyed by channel id also gets
-        the `PlaybackFinished` of its own announcements.
+        the target channel of Playback and Recording events, so a call handler keyed by
+        channel id also gets the `PlaybackFinished` of its own announcements and the
+        `RecordingFinished` of its own voicemail.
         """
         ident = _object_id(self.raw.get("channel"))
         if ident is None and self.type == "Dial":
@@ -71,6 +72,14 @@ class Event:
         return _object_id(self.raw.get("playback"))
 
     @property
+    def recording_name(self) -> str | None:
+        """`recording.name` of Recording{Started,Finished,Failed} events."""
+        recording = self.raw.get("recording")
+        if isinstance(recording, Mapping) and isinstance(recording.get("name"), str):
+            return str(recording["name"])
+        return None
+
+    @property
     def digit(self) -> str | None:
         """The DTMF digit of a `ChannelDtmfReceived` event (one of 0-9, A-D, *, #)."""
         if self.type != "ChannelDtmfReceived":
@@ -90,6 +99,8 @@ class Event:
 
     def _playback_target(self, prefix: str) -> str | None:
         playback = self.raw.get("playback")
+        if not isinstance(playback, Mapping):
+            playback = self.raw.get("recording")  # LiveRecording has the same target_uri
         if not isinstance(playback, Mapping):
             return None
         target = playback.get("target_uri")

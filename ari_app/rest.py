@@ -151,6 +151,25 @@ class AriRest:
         `path` is relative to the base URL and already percent-encoded, e.g. ``/channels``.
         Raises AriNotFound (404), AriUnavailable (no answer) or AriError (any other non-2xx).
         """
+        body = await self.request_bytes(method, path, params=params, json=json)
+        if not body.strip():
+            return None
+        try:
+            return jsonlib.loads(body)
+        except ValueError:
+            raise AriError(
+                200, method.upper(), path, "Asterisk answered with a body that is not JSON"
+            ) from None
+
+    async def request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        json: Any = None,
+    ) -> bytes:
+        """Like `request`, but the body as it came (a recording's audio, for one)."""
         method = method.upper()
         if not path.startswith("/"):
             path = "/" + path
@@ -178,14 +197,7 @@ class AriRest:
             ) from exc
         log.debug("ari.rest", method=method, path=path, status=status)
         if 200 <= status < 300:
-            if not body.strip():
-                return None
-            try:
-                return jsonlib.loads(body)
-            except ValueError:
-                raise AriError(
-                    status, method, path, "Asterisk answered with a body that is not JSON"
-                ) from None
+            return body
         message = _error_message(body, reason)
         if status == 404:
             raise AriNotFound(status, method, path, message)
@@ -381,6 +393,52 @@ class AriRest:
         """Leave Stasis and continue in the dialplan (default: the next priority)."""
         params = {"context": context, "extension": extension, "priority": priority}
         await self.request("POST", f"/channels/{_seg(channel_id)}/continue", params=params)
+
+    # --- Recordings ------------------------------------------------------------------------
+
+    async def record(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        format: str = "wav",
+        max_duration_s: int = 0,
+        max_silence_s: int = 0,
+        beep: bool = False,
+        terminate_on: str = "none",
+        if_exists: Literal["fail", "overwrite", "append"] = "fail",
+    ) -> JsonObject:
+        """POST /channels/{id}/record: start recording what the channel says; returns the
+        `LiveRecording`. Events: RecordingStarted, RecordingFinished, RecordingFailed.
+
+        Asterisk stores the file as `name`.`format` below its spool's `recording/` directory,
+        which must exist (ARI answers 500 otherwise). 0 means no limit for the two limits.
+        """
+        params: dict[str, ParamValue] = {
+            "name": name,
+            "format": format,
+            "maxDurationSeconds": max_duration_s,
+            "maxSilenceSeconds": max_silence_s,
+            "beep": beep,
+            "terminateOn": terminate_on,
+            "ifExists": if_exists,
+        }
+        return await self.request("POST", f"/channels/{_seg(channel_id)}/record", params=params)
+
+    async def stop_recording(self, name: str) -> None:
+        """POST /recordings/live/{name}/stop: end the recording and keep what it has."""
+        await self.request("POST", f"/recordings/live/{_seg(name)}/stop")
+
+    async def get_stored_recording(self, name: str) -> JsonObject:
+        """GET /recordings/stored/{name}: `{"name", "format"}`; AriNotFound if none."""
+        return await self.request("GET", f"/recordings/stored/{_seg(name)}")
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        """GET /recordings/stored/{name}/file: the audio file as Asterisk stored it."""
+        return await self.request_bytes("GET", f"/recordings/stored/{_seg(name)}/file")
+
+    async def delete_stored_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/stored/{_seg(name)}")
 
     # --- Bridges -----------------------------------------------------------------------------
 

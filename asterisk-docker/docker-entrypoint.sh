@@ -10,5 +10,5 @@ rm -rf /stadtruf/etc
 /opt/stadtruf/render-config.sh /stadtruf/etc "${templates[@]}"
 cp -r /opt/stadtruf/dialplan /stadtruf/etc/dialplan
 if [ -d /stadtruf/generated ]; then cp /stadtruf/generated/*.conf /stadtruf/etc/ 2>/dev/null || true; fi
-mkdir -p /stadtruf/db /stadtruf/spool /stadtruf/run /stadtruf/log
+mkdir -p /stadtruf/db /stadtruf/spool/recording /stadtruf/run /stadtruf/log
 exec /usr/sbin/asterisk -f -C /stadtruf/etc/asterisk.conf

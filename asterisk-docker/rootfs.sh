@@ -79,7 +79,8 @@ run() {
   instance=$(realpath "${1:?usage: rootfs.sh run INSTANCE_DIR}")
   [ -f "$instance/etc/asterisk.conf" ] || die "$instance/etc/asterisk.conf is missing (render the config first)"
   build
-  mkdir -p "$instance"/{db,spool,run,log}
+  # spool/recording: where ARI's record puts voicemails (it answers 500 if missing).
+  mkdir -p "$instance"/{db,spool/recording,run,log}
   # Asterisk looks up its own host name on start and per call: answer it locally, and send
   # any other DNS query to a closed loopback port so that it fails at once, on this machine.
   printf '127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost\n' "$(hostname)" >"$instance/hosts"

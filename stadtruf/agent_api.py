@@ -5,7 +5,9 @@ Routes (all JSON, all authenticated):
     GET  /agents                 every agent (supervisor)
     GET  /agents/{id}            one agent (supervisor, or that agent)
     GET  /queues                 every queue's line and staffing (anyone authenticated)
-    GET  /callbacks?status=open  callback requests in working order (anyone authenticated)
+    GET  /callbacks?status=open  callback requests and voicemails in working order (anyone
+                                 authenticated); a voicemail has `recording`, `recording_s`
+    GET  /callbacks/{id}/recording  the voicemail's audio (audio/wav)
     POST /agents/{id}/login      \
     POST /agents/{id}/logout      | change the agent's state (supervisor, or that agent);
     POST /agents/{id}/pause       | pause takes {"reason": "..."}; answer: the agent's view
@@ -68,6 +70,10 @@ class QueueControl(Protocol):
     async def pause(self, agent: str, reason: str) -> None: ...
 
     async def ready(self, agent: str) -> None: ...
+
+    async def voicemail_audio(self, recording: str) -> bytes | None:
+        """The stored recording `recording` (WAV), None if Asterisk has no such file."""
+        ...
 
 
 # --- Authentication and permissions (pure) ------------------------------------------------------
@@ -293,6 +299,23 @@ class _Routes:
         requests = await asyncio.to_thread(store.list, cast(Status | None, status))
         return web.json_response({"callbacks": [r.to_json() for r in requests]})
 
+    async def get_recording(self, request: web.Request) -> web.StreamResponse:
+        self._require(request, "read_callbacks")
+        store = self._store()
+        record = await asyncio.to_thread(store.get, request.match_info["id"])
+        if record is None:
+            raise ApiError(404, "unknown callback")
+        if record.recording is None:
+            raise ApiError(404, "this callback request has no voicemail")
+        audio = await self.control.voicemail_audio(record.recording)
+        if audio is None:
+            raise ApiError(404, "the recording is no longer stored")
+        return web.Response(
+            body=audio,
+            content_type="audio/wav",
+            headers={"Content-Disposition": f'inline; filename="{record.recording}.wav"'},
+        )
+
     # --- changing ---
 
     async def login(self, request: web.Request) -> web.Response:
@@ -429,6 +452,7 @@ def make_api(
     app.router.add_post("/agents/{id}/ready", routes.ready)
     app.router.add_get("/queues", routes.list_queues)
     app.router.add_get("/callbacks", routes.list_callbacks)
+    app.router.add_get("/callbacks/{id}/recording", routes.get_recording)
     app.router.add_post("/callbacks/{id}/done", routes.close_callback)
     return app
 

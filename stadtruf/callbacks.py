@@ -1,4 +1,5 @@
-"""Callback requests: callers who asked to be called back instead of waiting on (overflow).
+"""Callback requests: callers who asked to be called back instead of waiting on (overflow),
+and voicemails (a callback request with the caller's recorded message).
 
 The store is one append-only file of JSON lines. A record is never rewritten: marking a
 request done appends the whole updated record, and on reading a later line for the same id
@@ -72,6 +73,10 @@ class CallbackRequest:
     waited_s: float
     status: Status = "open"
     done_by: str | None = None  # agent id; None while open or when a supervisor closed it
+    # A voicemail: the caller's message, stored by Asterisk under this name (ARI
+    # /recordings/stored/{name}), and its length. None for a plain callback request.
+    recording: str | None = None
+    recording_s: float | None = None
 
     def __post_init__(self) -> None:
         # Checked here so a bad record is refused by `add` rather than poisoning the file.
@@ -79,7 +84,8 @@ class CallbackRequest:
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
         # Only what the list cannot do without; an unknown client ("") must not lose a request.
-        for name in ("id", "number"):
+        # A voicemail without a number is still a message (the caller may say the number).
+        for name in ("id", "number") if self.recording is None else ("id",):
             if not getattr(self, name):
                 raise ValueError(f"{name} must not be empty")
         for name in ("requested_at", "queued_at"):
@@ -98,12 +104,32 @@ class CallbackRequest:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         if self.done_by is not None and not isinstance(self.done_by, str):
             raise ValueError("done_by must be an agent id or null")
+        if self.recording is not None and not (
+            isinstance(self.recording, str) and _safe_name(self.recording)
+        ):
+            raise ValueError("recording must be a plain recording name (letters, digits, - _)")
+        if self.recording_s is not None and (
+            isinstance(self.recording_s, bool)
+            or not isinstance(self.recording_s, int | float)
+            or not math.isfinite(self.recording_s)
+            or self.recording_s < 0
+        ):
+            raise ValueError("recording_s must be a finite number ≥ 0 or null")
+
+    @property
+    def kind(self) -> Literal["callback", "voicemail"]:
+        return "voicemail" if self.recording is not None else "callback"
 
     def done(self, agent: str | None) -> CallbackRequest:
         return replace(self, status="done", done_by=agent)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _safe_name(name: str) -> bool:
+    # The name becomes a URL path segment and a file name in Asterisk's spool: no paths.
+    return 0 < len(name) <= 80 and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
 
 
 # --- Pure: the line format and the fold ---------------------------------------------------------

@@ -51,6 +51,8 @@ class _Phrases:
     callback_offer: str
     callback_confirmed: str
     callback_unavailable: str
+    voicemail_prompt: str
+    voicemail_saved: str
 
 
 _PHRASES: dict[str, _Phrases] = {
@@ -79,6 +81,12 @@ _PHRASES: dict[str, _Phrases] = {
             "Leider wird Ihre Rufnummer nicht übermittelt. "
             "Deshalb können wir Sie nicht zurückrufen."
         ),
+        voicemail_prompt=(
+            "Leider ist gerade niemand erreichbar. Bitte sprechen Sie nach dem Signalton "
+            "Ihr Anliegen, Ihren Namen und Ihre Rufnummer. "
+            "Zum Beenden legen Sie auf oder drücken die Rautetaste."
+        ),
+        voicemail_saved="Vielen Dank. Ihre Nachricht ist angekommen. Auf Wiederhören.",
     ),
     "en": _Phrases(
         next_in_line="You are next in line.",
@@ -99,6 +107,12 @@ _PHRASES: dict[str, _Phrases] = {
         callback_unavailable=(
             "Sorry, your phone number was not transmitted, so we cannot call you back."
         ),
+        voicemail_prompt=(
+            "Sorry, nobody is available at the moment. After the tone, please leave your "
+            "request, your name and your phone number. To finish, hang up or press the "
+            "hash key."
+        ),
+        voicemail_saved="Thank you. We have received your message. Goodbye.",
     ),
 }
 
@@ -236,12 +250,26 @@ def callback_unavailable(language: str) -> tuple[SpokenText, ...]:
     return _spoken(phrases.callback_unavailable, spoken_in)
 
 
+def voicemail_prompt(language: str) -> tuple[SpokenText, ...]:
+    """Before recording, in queues whose overflow is `{voicemail: true}`; a beep follows."""
+    phrases, spoken_in = _phrases(language)
+    return _spoken(phrases.voicemail_prompt, spoken_in)
+
+
+def voicemail_saved(language: str) -> tuple[SpokenText, ...]:
+    """After the caller ended the message with # (a caller who hung up hears nothing)."""
+    phrases, spoken_in = _phrases(language)
+    return _spoken(phrases.voicemail_saved, spoken_in)
+
+
 _FIXED = (
     entry_announcement,
     callback_hint,
     callback_offer,
     callback_confirmed,
     callback_unavailable,
+    voicemail_prompt,
+    voicemail_saved,
 )
 
 
@@ -305,5 +333,7 @@ __all__ = [
     "entry_announcement",
     "position_announcement",
     "queue_texts",
+    "voicemail_prompt",
+    "voicemail_saved",
     "whisper",
 ]

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import math
+import wave
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import Any
 
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.handoff import queue_bridge_id
 from stadtruf.agents import AgentsConfig, QueueSettings
 from stadtruf.callbacks import CallbackStore
 from stadtruf.paths import sample_config_dir
-from stadtruf.queue_prompts import callback_offer, entry_announcement, whisper
+from stadtruf.queue_prompts import (
+    callback_offer,
+    entry_announcement,
+    voicemail_prompt,
+    voicemail_saved,
+    whisper,
+)
 from stadtruf.service import LiveConfig, Service, build_service
 from stadtruf.testcall import OutboundCall, TestCarrier
-from stadtruf.tones import tone_passes
+from stadtruf.tones import send_tone, tone_passes
 from stadtruf.tts import SpokenText
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
@@ -49,7 +59,7 @@ async def queue_service(
         # The queue learns the phones' registrations from ARI before the first call.
         queue = service.queue
         await eventually(
-            lambda: all(queue.state.agents[a].registered for a in TEST_AGENTS), timeout=20
+            lambda: all(queue.state.agents[a.id].registered for a in agents.agents), timeout=20
         )
         yield service
     finally:
@@ -408,3 +418,162 @@ async def test_an_agent_on_another_call_is_not_rung(
         await observer.rest.hangup(other["id"])
         await eventually(lambda: private.channel_id in phones.ended)
         await eventually(lambda: not queue.state.agents["agent-103"].device_busy)
+
+
+def with_queue(
+    topic: str, agents: list[dict[str, Any]] | None = None, **settings: Any
+) -> AgentsConfig:
+    """TEST_QUEUES with `topic`'s settings replaced (and other agents, if given)."""
+    queues = {**TEST_QUEUES.queues, topic: QueueSettings.model_validate(settings)}
+    update: dict[str, Any] = {"queues": queues}
+    if agents is not None:
+        update["agents"] = tuple(TEST_QUEUES.model_validate({"agents": agents}).agents)
+    return TEST_QUEUES.model_copy(update=update)
+
+
+async def test_overflow_into_another_queue_reaches_an_agent_there(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    # ordnungsamt (Bottrop "4") has nobody; after 2 s the caller moves on to vermittlung,
+    # where agent-101 answers.
+    agents = with_queue(
+        "ordnungsamt",
+        [{"id": "agent-101", "name": "Vera Vermittlung", "skills": [{"topic": "vermittlung"}]}],
+        max_wait=2,
+        overflow={"queue": "vermittlung"},
+    )
+    phones.behaviour["agent-101"] = "answer"
+    async with queue_service(site, tmp_path, logged_in=("agent-101",), agents=agents) as service:
+        queue = queue_of(service)
+        since = observer.mark()
+        call, channel = await queued(carrier, observer, "02041700", "02041555551", "4")
+        await observer.wait_for(
+            lambda e: (
+                on_channel(channel, "ChannelEnteredBridge")(e)
+                and e.bridge_id == queue_bridge_id("vermittlung")
+            ),
+            since=since,
+        )
+        ring = await phones.next_answered()
+        assert ring.agent == "agent-101"
+        # The agent learns what the call is about, not which line it waited in last.
+        assert (ring.origin_city, ring.topic) == ("Bottrop", "ordnungsamt")
+        await talking(observer, since)
+        [finished] = queue.finished
+        assert (finished.topic, finished.outcome, finished.agent) == (
+            "vermittlung",
+            "connected",
+            "agent-101",
+        )
+        assert finished.waited >= 2
+        await call.hangup()
+        await eventually(lambda: ring.channel_id in phones.ended)
+
+
+async def test_overflow_transfer_sends_the_caller_on_with_the_annotation(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    agents = with_queue("ordnungsamt", max_wait=2, overflow={"transfer": "0204170350"})
+    async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
+        queue = queue_of(service)
+        call, _ = await queued(carrier, observer, "02041700", "02041555561", "4")
+        incoming = await asyncio.wait_for(carrier.incoming.get(), 15)
+        office = incoming.raw["channel"]
+        assert office["dialplan"]["exten"] == "0204170350"
+        assert office["channelvars"]["X_ORIGIN_CITY"] == "Bottrop"
+        assert office["channelvars"]["X_TOPIC"] == "ordnungsamt"
+        assert office["caller"]["number"] == "02041555561"
+        assert [(f.topic, f.outcome) for f in queue.finished] == [("ordnungsamt", "overflow")]
+        await carrier.rest.answer(office["id"])
+        await carrier.rest.hangup(office["id"])
+        await call.wait_ended()
+
+
+def tone_share(wav: bytes, hz: int) -> float:
+    """How much of the recording's energy is at `hz` (Goertzel over the whole file)."""
+    with wave.open(io.BytesIO(wav)) as audio:
+        assert (audio.getnchannels(), audio.getsampwidth()) == (1, 2)
+        rate = audio.getframerate()
+        frames = audio.readframes(audio.getnframes())
+    samples = [
+        int.from_bytes(frames[i : i + 2], "little", signed=True) for i in range(0, len(frames), 2)
+    ]
+    coeff = 2 * math.cos(2 * math.pi * hz / rate)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    energy = sum(x * x for x in samples) * len(samples) / 2
+    return power / energy if energy else 0.0
+
+
+async def test_voicemail_when_nobody_is_there(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    # join_empty: false and nobody logged in: straight to the voicemail. The first caller
+    # ends the message with #, the second hangs up: both messages are kept.
+    agents = with_queue(
+        "ordnungsamt", join_empty=False, overflow={"voicemail": True, "max_length": 20}
+    )
+    prompt = voicemail_prompt("de")[0].media_uri
+    saved = voicemail_saved("de")[0].media_uri
+    async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
+        queue = queue_of(service)
+        assert queue.callbacks is not None
+        for number, end in [("02041555571", "#"), ("02041555572", "hangup")]:
+            since = observer.mark()
+            call = await carrier.call("02041700", caller=number, caller_name="Max Mustermann")
+            channel = await observer.channel_of_caller(number, since=since)
+            await observer.wait_for(on_channel(channel, "PlaybackStarted"), since=since)
+            await call.dtmf("4")
+            await observer.wait_for(
+                lambda e, channel=channel: (
+                    on_channel(channel, "PlaybackFinished")(e)
+                    and e.raw["playback"]["media_uri"] == prompt
+                ),
+                since=since,
+                timeout=30,
+            )
+            await asyncio.sleep(1.0)  # the beep
+            await send_tone(carrier.rest, call.channel_id, 1000, 2.0)
+            if end == "#":
+                await call.dtmf("#")
+                await observer.wait_for(
+                    lambda e, channel=channel: (
+                        on_channel(channel, "PlaybackStarted")(e)
+                        and e.raw["playback"]["media_uri"] == saved
+                    ),
+                    since=since,
+                )
+                await call.wait_ended(timeout=20)
+            else:
+                await call.hangup()
+            await eventually(lambda n=number: any(c.number == n for c in queue.callbacks.list()))
+
+        stored = queue.callbacks.list()
+        assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [
+            ("02041555571", "bottrop", "ordnungsamt", "voicemail"),
+            ("02041555572", "bottrop", "ordnungsamt", "voicemail"),
+        ]
+        for message in stored:
+            assert message.recording is not None and message.recording_s is not None
+            assert message.recording_s >= 1
+            audio = await queue.voicemail_audio(message.recording)
+            assert audio is not None
+            assert tone_share(audio, 1000) > 0.3, message
+        assert [f.outcome for f in queue.finished] == ["overflow", "overflow"]
+        for message in stored:
+            assert message.recording is not None
+            await observer.rest.delete_stored_recording(message.recording)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import inspect
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ class FakeControl:
     state: QueueState = field(default_factory=lambda: new_queue(CONFIG))
     calls: list[tuple[str, ...]] = field(default_factory=list)
     broken: bool = False
+    recordings: dict[str, bytes] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
         self.state, _ = step(self.state, event)
@@ -105,6 +106,9 @@ class FakeControl:
     async def ready(self, agent: str) -> None:
         self._called("ready", agent)
         self.apply(AgentReady(agent, now=self.clock()))
+
+    async def voicemail_audio(self, recording: str) -> bytes | None:
+        return self.recordings.get(recording)
 
     def _called(self, *call: str) -> None:
         self.calls.append(call)
@@ -529,6 +533,26 @@ async def test_supervisor_closes_a_callback(
     assert stored is not None
     assert stored.status == ("done" if status == 200 else "open")
     assert stored.done_by == done_by
+
+
+async def test_voicemail_audio(api: Api) -> None:
+    api.store.add(replace(callback("vm1", 5), recording="stadtruf-vm-1", recording_s=7.0))
+    api.store.add(replace(callback("vm2", 6), recording="stadtruf-vm-2", recording_s=3.0))
+    api.store.add(callback("cb1", 7))
+    api.control.recordings["stadtruf-vm-1"] = b"RIFF\x00\x00WAVEfmt "
+    async with api.session.get(api.base + "/callbacks/vm1/recording", headers=ANNA) as response:
+        assert response.status == 200
+        assert response.content_type == "audio/wav"
+        assert await response.read() == b"RIFF\x00\x00WAVEfmt "
+    for callback_id, error in [
+        ("vm2", "the recording is no longer stored"),
+        ("cb1", "this callback request has no voicemail"),
+        ("nope", "unknown callback"),
+    ]:
+        status, body, _ = await api.call("GET", f"/callbacks/{callback_id}/recording", ANNA)
+        assert (status, body) == (404, {"error": error})
+    status, _, _ = await api.call("GET", "/callbacks/vm1/recording")
+    assert status == 401
 
 
 async def test_callbacks_not_enabled(session: aiohttp.ClientSession) -> None:

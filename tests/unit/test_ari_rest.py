@@ -201,6 +201,61 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
         None,
     ),
     (
+        "record",
+        lambda r: r.record(
+            "c1", "vm-1", max_duration_s=120, max_silence_s=10, beep=True, terminate_on="#"
+        ),
+        "POST",
+        "/channels/{channelId}/record",
+        "/channels/c1/record",
+        {
+            "name": "vm-1",
+            "format": "wav",
+            "maxDurationSeconds": "120",
+            "maxSilenceSeconds": "10",
+            "beep": "true",
+            "terminateOn": "#",
+            "ifExists": "fail",
+        },
+        None,
+    ),
+    (
+        "stop_recording",
+        lambda r: r.stop_recording("vm-1"),
+        "POST",
+        "/recordings/live/{recordingName}/stop",
+        "/recordings/live/vm-1/stop",
+        {},
+        None,
+    ),
+    (
+        "get_stored_recording",
+        lambda r: r.get_stored_recording("vm-1"),
+        "GET",
+        "/recordings/stored/{recordingName}",
+        "/recordings/stored/vm-1",
+        {},
+        None,
+    ),
+    (
+        "stored_recording_file",
+        lambda r: r.stored_recording_file("vm-1"),
+        "GET",
+        "/recordings/stored/{recordingName}/file",
+        "/recordings/stored/vm-1/file",
+        {},
+        None,
+    ),
+    (
+        "delete_stored_recording",
+        lambda r: r.delete_stored_recording("vm-1"),
+        "DELETE",
+        "/recordings/stored/{recordingName}",
+        "/recordings/stored/vm-1",
+        {},
+        None,
+    ),
+    (
         "send_dtmf",
         lambda r: r.send_dtmf("c1", "12#", between_ms=200, duration_ms=80),
         "POST",
@@ -394,6 +449,12 @@ def test_parameter_names_match_asterisk_swagger(
     assert required <= set(query), f"required {required - set(query)} not sent"
 
 
+async def test_recording_file_comes_as_bytes(fake_ari: FakeAri, rest: AriRest) -> None:
+    fake_ari.routes[("GET", "/ari/recordings/stored/vm-1/file")] = (200, "RIFF....WAVE")
+    async with asyncio.timeout(2):
+        assert await rest.stored_recording_file("vm-1") == b"RIFF....WAVE"
+
+
 async def test_void_operation_returns_none(fake_ari: FakeAri, rest: AriRest) -> None:
     fake_ari.routes[("POST", "/ari/channels/c1/answer")] = (204, None)
     async with asyncio.timeout(2):
@@ -575,6 +636,6 @@ async def test_empty_id_is_refused_before_sending(fake_ari: FakeAri, rest: AriRe
 def test_case_table_covers_every_public_method() -> None:
     public = {
         n for n in dir(AriRest) if not n.startswith("_") and callable(getattr(AriRest, n))
-    } - {"request"}
+    } - {"request", "request_bytes"}
     assert public == {c[0] for c in CASES}
     assert all(re.fullmatch(r"/[\w{}/]*", c[3]) for c in CASES)

@@ -78,11 +78,23 @@ def test_line_is_one_json_object_ending_in_a_newline() -> None:
         (json.dumps({**VALID, "waited_s": "300"}), "waited_s"),
         (json.dumps({**VALID, "status": "closed"}), "status"),
         (json.dumps({**VALID, "done_by": 101}), "done_by"),
+        (json.dumps({**VALID, "recording": "../../etc/passwd"}), "recording"),
+        (json.dumps({**VALID, "recording": ""}), "recording"),
+        (json.dumps({**VALID, "recording": "vm-1", "recording_s": -2}), "recording_s"),
     ],
 )
 def test_bad_lines_are_refused(line: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         from_line(line)
+
+
+def test_a_voicemail_is_a_callback_request_with_a_recording() -> None:
+    voicemail = request(recording="stadtruf-vm-abc123", recording_s=12.5)
+    assert (voicemail.kind, request().kind) == ("voicemail", "callback")
+    assert from_line(to_line(voicemail)) == voicemail
+    # Lines written before voicemails existed still read.
+    old = {k: v for k, v in VALID.items() if not k.startswith("recording")}
+    assert from_line(json.dumps(old)) == request()
 
 
 @pytest.mark.parametrize(
@@ -273,6 +285,8 @@ requests = st.builds(
     ),
     status=st.sampled_from(["open", "done"]),
     done_by=st.none() | st.sampled_from(["agent-101", "agent-102"]),
+    recording=st.none() | st.from_regex(r"[A-Za-z0-9_-]{1,80}", fullmatch=True),
+    recording_s=st.none() | st.floats(0, 600, allow_nan=False),
 )
 
 

@@ -23,6 +23,8 @@ from stadtruf.queue_prompts import (
     entry_announcement,
     position_announcement,
     queue_texts,
+    voicemail_prompt,
+    voicemail_saved,
     whisper,
 )
 from stadtruf.tts import SpokenText
@@ -141,6 +143,8 @@ FIXED = [
     callback_offer,
     callback_confirmed,
     callback_unavailable,
+    voicemail_prompt,
+    voicemail_saved,
 ]
 
 
@@ -241,8 +245,8 @@ def test_without_agents_the_fixed_sentences_are_still_there() -> None:
 
 
 def test_the_set_stays_small() -> None:
-    # 2 languages × (22 position + 32 wait + 5 fixed) + overflow + whisper names.
+    # 2 languages × (22 position + 32 wait + 7 fixed) + overflow + whisper names.
     config, _ = _sample()
     names = len(config.clients) + len(config.service_center.topics) + 1
-    assert len(_sample_texts()) <= 2 * (22 + 32 + 5 + 1) + names
+    assert len(_sample_texts()) <= 2 * (22 + 32 + 7 + 1) + names
     assert all(s.text.strip() for s in _sample_texts())
