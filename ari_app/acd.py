@@ -54,6 +54,7 @@ from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS, HoldingBridges, QueueRequest
 from ari_app.rest import AriRest
 from stadtruf import queue as q
+from stadtruf.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
 from stadtruf.agents import (
     AgentsConfig,
     OverflowAction,
@@ -179,10 +180,14 @@ class CallDistributor:
         language: str = "de",
         callbacks: CallbackStore | None = None,
         logged_in: Iterable[str] = (),
+        agent_state: AgentStateFile | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`language` is the agents' (whisper); `logged_in` agents start logged in."""
+        """`language` is the agents' (whisper); `logged_in` agents start logged in, as do
+        the agents `agent_state` saw logged in (and paused) when the app last ran."""
         self.config = agents
+        self.agent_state = agent_state
+        self._saved: dict[str, SavedAgent] | None = None
         self.app_name = app_name
         self.language = language
         self.callbacks = callbacks
@@ -205,6 +210,12 @@ class CallDistributor:
         self._bridges = HoldingBridges()
         self._tasks: set[asyncio.Task[None]] = set()
         self.finished: deque[Finished] = deque(maxlen=FINISHED_KEPT)
+        if agent_state is not None:
+            # Read now (a small file, once): these events must come before any caller's.
+            saved = agent_state.load()
+            for event in restore_events(saved, agents, clock()):
+                self.report(event)
+            log.info("queue.agents_restored", path=str(agent_state.path), agents=len(saved))
 
     # --- wiring into the Stasis app --------------------------------------------------------
 
@@ -312,8 +323,22 @@ class CallDistributor:
                     raise
                 except Exception:  # one failed request must not stop the queue for everyone
                     log.exception("queue.effect_failed", effect=repr(effect))
+            await self._save_agent_state()
             if done is not None and not done.done():
                 done.set_result(None)
+
+    async def _save_agent_state(self) -> None:
+        if self.agent_state is None:
+            return
+        view = saved_view(self.state)
+        if view == self._saved:
+            return
+        try:
+            await asyncio.to_thread(self.agent_state.save, view)
+        except OSError as exc:  # the queue goes on; only a restart would forget the change
+            log.error("queue.agent_state_not_saved", error=str(exc))
+            return
+        self._saved = view
 
     async def _carry_out(self, effect: q.Effect) -> None:
         match effect:

@@ -16,7 +16,6 @@ The line format and the fold over lines are pure functions (`to_line`, `from_lin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import structlog
+
+from stadtruf.durable import fsync_dir
 
 log = structlog.get_logger(__name__)
 
@@ -282,14 +283,4 @@ class CallbackStore:
             f.flush()
             os.fsync(f.fileno())
         if created:
-            _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a new file's directory entry durable (else the file may vanish in a crash)."""
-    with contextlib.suppress(OSError):  # not every platform/filesystem allows it
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fsync_dir(self.path.parent)

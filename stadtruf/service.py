@@ -25,6 +25,7 @@ from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
 from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiAuth, ApiServer, make_api
+from stadtruf.agent_state import AgentStateFile
 from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.callbacks import CallbackStore
@@ -109,10 +110,16 @@ def build_app(
     agents: AgentsConfig | None = None,
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
+    agent_state: AgentStateFile | None = None,
 ) -> StasisApplication:
     """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
     return build_service(
-        settings, live, agents=agents, callbacks=callbacks, logged_in=logged_in
+        settings,
+        live,
+        agents=agents,
+        callbacks=callbacks,
+        logged_in=logged_in,
+        agent_state=agent_state,
     ).app
 
 
@@ -129,8 +136,10 @@ def build_service(
     agents: AgentsConfig | None = None,
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
+    agent_state: AgentStateFile | None = None,
 ) -> Service:
-    """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so)."""
+    """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so;
+    `agent_state` keeps the agents' log-in and pause across restarts)."""
     if agents is None:
         return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
     distributor = CallDistributor(
@@ -139,6 +148,7 @@ def build_service(
         language=live.current.service_center.default_language,
         callbacks=callbacks,
         logged_in=logged_in,
+        agent_state=agent_state,
     )
     app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
     distributor.attach(app)

@@ -12,6 +12,7 @@ from typing import Any
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.agent_state import AgentStateFile
 from stadtruf.agents import check_agents
 from stadtruf.agents_files import agent_endpoints, agents_path, load_agents_for
 from stadtruf.callbacks import CallbackStore
@@ -42,6 +43,12 @@ def register(sub: Any) -> None:
         type=Path,
         default=run_dir() / "callbacks.jsonl",
         help="where callback requests are stored (%(default)s)",
+    )
+    parser.add_argument(
+        "--agent-state",
+        type=Path,
+        default=run_dir() / "agent-state.json",
+        help="where the agents' log-in and pause are kept across restarts (%(default)s)",
     )
     parser.set_defaults(func=serve)
 
@@ -74,7 +81,13 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         passwords = {e.id: e.password for e in endpoints}
     live = LiveConfig(args.config, config)
-    service = build_service(settings, live, agents=agents, callbacks=CallbackStore(args.callbacks))
+    service = build_service(
+        settings,
+        live,
+        agents=agents,
+        callbacks=CallbackStore(args.callbacks),
+        agent_state=AgentStateFile(args.agent_state),
+    )
     api = ApiSettings(host=args.api_address, port=args.api_port, passwords=passwords)
     with written_pid():
         asyncio.run(run_service(service, live, api))

@@ -23,6 +23,7 @@ from typing import Any
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.agent_api import DEFAULT_PORT
+from stadtruf.agent_state import AgentStateFile
 from stadtruf.agents import AgentsConfig, check_agents
 from stadtruf.agents_files import agent_endpoints, agents_path, demo_passwords, load_agents_for
 from stadtruf.asterisk.agents import AgentEndpoint
@@ -152,13 +153,18 @@ def up(args: argparse.Namespace) -> int:
         live, bind = managed_instance_config(
             args.config, config, center.directory, rootfs, agents=agents
         )
+        agent_state = AgentStateFile(run_dir() / "agent-state.json")
+        first_start = not agent_state.path.exists()
+        demo_logins = [e.id for e in endpoints] if phones is not None and first_start else []
         service = build_service(
             settings,
             live,
             agents=agents,
             callbacks=CallbackStore(run_dir() / "callbacks.jsonl"),
-            # The demo's agents start logged in, so a test call reaches a phone at once.
-            logged_in=[e.id for e in endpoints] if phones is not None else (),
+            agent_state=agent_state,
+            # The demo's agents start logged in, so a test call reaches a phone at once;
+            # after that, what the agents chose (saved in agent_state) holds.
+            logged_in=demo_logins,
         )
         bind(service.app)
         api = ApiSettings(

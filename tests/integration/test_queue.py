@@ -18,6 +18,7 @@ from typing import Any
 
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.handoff import queue_bridge_id
+from stadtruf.agent_state import AgentStateFile
 from stadtruf.agents import AgentsConfig, QueueSettings
 from stadtruf.callbacks import CallbackStore
 from stadtruf.paths import sample_config_dir
@@ -43,6 +44,7 @@ async def queue_service(
     tmp_path: Path,
     logged_in: Iterable[str] = TEST_AGENTS,
     agents: AgentsConfig = TEST_QUEUES,
+    agent_state: AgentStateFile | None = None,
 ) -> AsyncIterator[Service]:
     service = build_service(
         site.app_settings,
@@ -50,6 +52,7 @@ async def queue_service(
         agents=agents,
         callbacks=CallbackStore(tmp_path / "callbacks.jsonl"),
         logged_in=logged_in,
+        agent_state=agent_state,
     )
     task = asyncio.create_task(service.app.run())
     try:
@@ -577,3 +580,30 @@ async def test_voicemail_when_nobody_is_there(
         for message in stored:
             assert message.recording is not None
             await observer.rest.delete_stored_recording(message.recording)
+
+
+async def test_agents_stay_logged_in_and_paused_across_a_restart(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour.update({"agent-101": "answer", "agent-103": "busy"})
+    state = AgentStateFile(tmp_path / "agent-state.json")
+    async with queue_service(site, tmp_path, logged_in=(), agent_state=state) as service:
+        queue = queue_of(service)
+        await queue.login("agent-101")
+        await queue.login("agent-103")
+        await queue.pause("agent-103", "Schulung")
+    # The app restarts: nobody logs in by hand, yet the queue knows who is there.
+    async with queue_service(site, tmp_path, logged_in=(), agent_state=state) as service:
+        queue = queue_of(service)
+        await eventually(lambda: queue.state.agents["agent-101"].status == "ready")
+        assert queue.state.agents["agent-103"].paused == "Schulung"
+        assert not queue.state.agents["agent-102"].logged_in
+        call, _ = await queued(carrier, observer, "02041700", "02041555581")
+        ring = await phones.next_answered()
+        assert [r.agent for r in phones.rings] == ["agent-101"]  # not the paused agent-103
+        await call.hangup()
+        await eventually(lambda: ring.channel_id in phones.ended)
