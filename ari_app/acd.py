@@ -238,18 +238,34 @@ class CallDistributor:
             self._worker = asyncio.create_task(self._work(), name="queue-worker")
             for agent in self._initial_logins:
                 self.report(q.AgentLoggedIn(agent, now=self._clock()))
-        # Endpoint state is ours to ask for: subscribe, then read what we may have missed.
-        for agent in self.config.agents:
+        await self._watch_endpoints([a.id for a in self.config.agents])
+
+    async def _watch_endpoints(self, agents: Iterable[str]) -> None:
+        """Endpoint state is ours to ask for: subscribe, then read what we may have missed."""
+        for agent in agents:
             with contextlib.suppress(AriError):
-                await app.rest.subscribe(self.app_name, f"endpoint:PJSIP/{agent.id}")
+                await self.rest.subscribe(self.app_name, f"endpoint:PJSIP/{agent}")
             try:
-                endpoint = await app.rest.get_endpoint("PJSIP", agent.id)
+                endpoint = await self.rest.get_endpoint("PJSIP", agent)
             except AriNotFound:
                 endpoint = {"state": "offline", "channel_ids": []}
             except AriError:
-                log.warning("queue.endpoint_unreadable", agent=agent.id)
+                log.warning("queue.endpoint_unreadable", agent=agent)
                 continue
-            self._endpoint_state(agent.id, endpoint)
+            self._endpoint_state(agent, endpoint)
+
+    async def reconfigure(self, agents: AgentsConfig) -> None:
+        """The agents file was reloaded: new settings, skills and agents from now on."""
+        added = [a.id for a in agents.agents if a.id not in self.config.by_id]
+        removed = [a.id for a in self.config.agents if a.id not in agents.by_id]
+        await self._report_and_settle(q.ConfigChanged(agents, now=self._clock()))
+        # Only now: endpoint events for a new agent before the engine knew it would be lost.
+        self.config = agents
+        for agent in removed:
+            self._devices.pop(agent, None)
+        if self._rest is not None:
+            await self._watch_endpoints(added)
+        log.info("queue.reconfigured", added=added, removed=removed)
 
     async def close(self) -> None:
         """The app stops: no ring may outlive it (it would reach an agent with no caller)."""

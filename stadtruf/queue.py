@@ -37,7 +37,8 @@ Events (the adapter reports these): `CallerJoined`, `CallerLeft`, `AgentLoggedIn
 `AgentLoggedOut`, `AgentPaused(reason)`, `AgentReady`, `AgentRegistered`,
 `AgentUnregistered`, `DeviceBusy`, `DeviceFree` (the phone is in use by a call that is not
 ours, e.g. the agent dialled out; the adapter filters out the device states its own rings
-cause), `RingAnswered`, `RingTimedOut`, `RingFailed(cause)`, `CallEnded`, `Tick`.
+cause), `RingAnswered`, `RingTimedOut`, `RingFailed(cause)`, `CallEnded`, `Tick`,
+`ConfigChanged(config)` (the agents file was reloaded).
 An event that does not fit the state (an answer for a ring already cancelled, an unknown
 agent, a call that already left) changes nothing and yields no effects. Time never runs
 backwards: an event older than the last one seen is taken to happen at the last time seen.
@@ -236,6 +237,21 @@ class Tick:
     now: float
 
 
+@dataclass(frozen=True)
+class ConfigChanged:
+    """The agents file was reloaded: new settings, skills, agents.
+
+    Agents new in the file start logged out; agents gone from it are dropped (a ring for
+    them is cancelled, the caller goes back in line; a conversation in progress goes on in
+    Asterisk, only its end is no longer counted). Callers keep their place and the deadlines
+    they already have; the new queue settings apply from their next step on.
+    """
+
+    config: AgentsConfig
+    _: KW_ONLY
+    now: float
+
+
 Event = (
     CallerJoined
     | CallerLeft
@@ -252,6 +268,7 @@ Event = (
     | RingFailed
     | CallEnded
     | Tick
+    | ConfigChanged
 )
 
 # --- Effects --------------------------------------------------------------------------------
@@ -428,6 +445,8 @@ def new_queue(config: AgentsConfig, now: float = 0.0) -> QueueState:
 
 def step(state: QueueState, event: Event) -> Step:
     """Apply one event, then due timers, then hand free agents to waiting callers."""
+    if isinstance(event, ConfigChanged):
+        state = replace(state, config=event.config)
     run = _Run(state, max(state.now, event.now))
     run.apply(event)
     run.expire()
@@ -477,10 +496,22 @@ class _Run:
                     self.finished(self.callers.pop(call), outcome)
             case Tick():
                 pass
+            case ConfigChanged():
+                self.reconfigure()
             case _:
                 agent = self.agents.get(event.agent)
                 if agent is not None:
                     self.agent_event(agent, event)
+
+    def reconfigure(self) -> None:
+        wanted = self.config.by_id
+        for agent in sorted(self.agents.values(), key=lambda a: a.id):
+            if agent.id not in wanted:
+                self.withdraw(agent)
+                del self.agents[agent.id]
+        for agent_id in wanted:
+            if agent_id not in self.agents:
+                self.agents[agent_id] = AgentState(agent_id, idle_since=self.now)
 
     def join(self, event: CallerJoined) -> None:
         if event.call in self.callers:

@@ -26,7 +26,8 @@ from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
 from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiAuth, ApiServer, make_api
 from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import AgentsConfig
+from stadtruf.agents import AgentsConfig, check_agents, load_agents
+from stadtruf.agents_files import agents_path
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.callbacks import CallbackStore
 from stadtruf.config import ConfigError, load
@@ -68,21 +69,30 @@ def install_prompts(
 
 
 class LiveConfig:
-    """The config new calls get; replaced as a whole on a successful reload."""
+    """The config new calls get; replaced as a whole on a successful reload.
+
+    With `agents` (the service runs a queue), a reload reads the agents file too and checks it
+    against the new config: both go live together, or neither does.
+    """
 
     def __init__(
         self,
         directory: Path,
         config: ServiceCenterConfig,
-        prepare: Callable[[ServiceCenterConfig], None] | None = None,
+        prepare: Callable[[ServiceCenterConfig, AgentsConfig | None], None] | None = None,
         activate: Callable[[], Awaitable[None]] | None = None,
+        *,
+        agents: AgentsConfig | None = None,
     ) -> None:
         """`prepare` readies files for a new config (prompts, numbers dialplan) before it goes
-        live; `activate` runs after, on the event loop (e.g. Asterisk's dialplan reload)."""
+        live; `activate` runs after, on the event loop (e.g. Asterisk's dialplan reload);
+        then every hook in `on_reloaded` (e.g. the queue taking the new agents file)."""
         self.directory = directory
         self.current = config
+        self.agents = agents
         self._prepare = prepare
         self.activate = activate
+        self.on_reloaded: list[Callable[[], Awaitable[None]]] = []
 
     def __call__(self) -> ServiceCenterConfig:
         return self.current
@@ -90,8 +100,14 @@ class LiveConfig:
     def reload(self) -> bool:
         try:
             config = load(self.directory)
+            agents = self.agents
+            if agents is not None:
+                agents = load_agents(agents_path(self.directory))
+                problems = check_agents(agents, config)
+                if problems:
+                    raise ConfigError(problems)
             if self._prepare is not None:
-                self._prepare(config)
+                self._prepare(config, agents)
         except ConfigError as exc:
             log.error("config.reload_refused", problems=[str(p) for p in exc.problems])
             return False
@@ -99,7 +115,8 @@ class LiveConfig:
             log.exception("config.reload_failed")
             return False
         self.current = config
-        log.info("config.reloaded", clients=sorted(config.clients))
+        self.agents = agents
+        log.info("config.reloaded", clients=sorted(config.clients), agents=agents is not None)
         return True
 
 
@@ -152,6 +169,13 @@ def build_service(
     )
     app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
     distributor.attach(app)
+    if live.agents is not None:
+
+        async def take_new_agents() -> None:
+            if live.agents is not None:
+                await distributor.reconfigure(live.agents)
+
+        live.on_reloaded.append(take_new_agents)
     return Service(app, distributor)
 
 
@@ -179,7 +203,10 @@ def managed_instance_config(
     Returns it with a function that binds the app whose ARI connection reloads the dialplan.
     """
     live = LiveConfig(
-        directory, config, lambda c: prepare_instance(c, instance_dir, rootfs, agents)
+        directory,
+        config,
+        lambda c, a: prepare_instance(c, instance_dir, rootfs, a),
+        agents=agents,
     )
 
     def bind(app: StasisApplication) -> None:
@@ -221,6 +248,18 @@ async def run_service(
             await server.close()
 
 
+async def apply_reload(live: LiveConfig) -> bool:
+    """What SIGHUP (`stadtruf config reload`) does: load, check, prepare, then go live."""
+    # Loading and rendering prompts take a moment: keep them off the event loop.
+    if not await asyncio.get_running_loop().run_in_executor(None, live.reload):
+        return False
+    if live.activate is not None:
+        await live.activate()
+    for hook in live.on_reloaded:
+        await hook()
+    return True
+
+
 async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = None) -> None:
     """Run the app; SIGINT/SIGTERM stop it cleanly (calls go back to the dialplan)."""
     loop = asyncio.get_running_loop()
@@ -233,9 +272,7 @@ async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = 
 
     async def reload() -> None:
         assert live is not None
-        # Loading and rendering prompts take a moment: keep them off the event loop.
-        if await loop.run_in_executor(None, live.reload) and live.activate is not None:
-            await live.activate()
+        await apply_reload(live)
 
     def on_reload() -> None:
         if live is not None:

@@ -80,7 +80,7 @@ def serve(args: argparse.Namespace) -> int:
         if problems:
             return 1
         passwords = {e.id: e.password for e in endpoints}
-    live = LiveConfig(args.config, config)
+    live = LiveConfig(args.config, config, agents=agents)
     service = build_service(
         settings,
         live,

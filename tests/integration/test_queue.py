@@ -11,16 +11,21 @@ import asyncio
 import contextlib
 import io
 import math
+import shutil
 import wave
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.handoff import queue_bridge_id
 from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import AgentsConfig, QueueSettings
+from stadtruf.agents import AgentsConfig, QueueSettings, load_agents
+from stadtruf.agents_files import agents_path
 from stadtruf.callbacks import CallbackStore
+from stadtruf.config import load
 from stadtruf.paths import sample_config_dir
 from stadtruf.queue_prompts import (
     callback_offer,
@@ -29,7 +34,7 @@ from stadtruf.queue_prompts import (
     voicemail_saved,
     whisper,
 )
-from stadtruf.service import LiveConfig, Service, build_service
+from stadtruf.service import LiveConfig, Service, apply_reload, build_service
 from stadtruf.testcall import OutboundCall, TestCarrier
 from stadtruf.tones import send_tone, tone_passes
 from stadtruf.tts import SpokenText
@@ -45,10 +50,11 @@ async def queue_service(
     logged_in: Iterable[str] = TEST_AGENTS,
     agents: AgentsConfig = TEST_QUEUES,
     agent_state: AgentStateFile | None = None,
+    live: LiveConfig | None = None,
 ) -> AsyncIterator[Service]:
     service = build_service(
         site.app_settings,
-        LiveConfig(sample_config_dir(), site.config),
+        live or LiveConfig(sample_config_dir(), site.config),
         agents=agents,
         callbacks=CallbackStore(tmp_path / "callbacks.jsonl"),
         logged_in=logged_in,
@@ -607,3 +613,45 @@ async def test_agents_stay_logged_in_and_paused_across_a_restart(
         assert [r.agent for r in phones.rings] == ["agent-101"]  # not the paused agent-103
         await call.hangup()
         await eventually(lambda: ring.channel_id in phones.ended)
+
+
+async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(sample_config_dir(), directory)
+    path = agents_path(directory)
+
+    def write_agents(agents: list[dict[str, Any]]) -> AgentsConfig:
+        data = {"defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True))}
+        data["agents"] = agents
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return load_agents(path)
+
+    anna = {"id": "agent-101", "name": "Anna", "skills": [{"level": 2}]}
+    agents = write_agents([anna])
+    live = LiveConfig(directory, load(directory), agents=agents)
+    phones.behaviour.update({"agent-101": "answer", "agent-103": "answer"})
+    async with queue_service(
+        site, tmp_path, logged_in=("agent-101",), agents=agents, live=live
+    ) as service:
+        queue = queue_of(service)
+        # The admin adds agent-103 ahead of Anna and reloads (`stadtruf config reload`).
+        write_agents([anna, {"id": "agent-103", "name": "Berta", "skills": [{"level": 1}]}])
+        assert await apply_reload(live)
+        await eventually(lambda: queue.state.agents.get("agent-103") is not None)
+        await eventually(lambda: queue.state.agents["agent-103"].registered)
+        await queue.login("agent-103")
+        call, _ = await queued(carrier, observer, "02041700", "02041555591")
+        ring = await phones.next_answered()
+        assert ring.agent == "agent-103"
+        await call.hangup()
+        await eventually(lambda: ring.channel_id in phones.ended)
+        # A broken agents file is refused as a whole; the queue keeps the last good one.
+        path.write_text("agents: [\n", encoding="utf-8")
+        assert not await apply_reload(live)
+        assert set(queue.state.agents) == {"agent-101", "agent-103"}

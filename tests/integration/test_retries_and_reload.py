@@ -53,7 +53,7 @@ def live_config(site: Site, directory: Path) -> LiveConfig:
     config = load(directory)
     install_prompts(config, site.center.directory, rootfs)
     return LiveConfig(
-        directory, config, lambda c: install_prompts(c, site.center.directory, rootfs)
+        directory, config, lambda c, _agents: install_prompts(c, site.center.directory, rootfs)
     )
 
 

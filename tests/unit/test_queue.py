@@ -31,6 +31,7 @@ from stadtruf.queue import (
     CallerLeft,
     CallFinished,
     CancelRing,
+    ConfigChanged,
     Connect,
     DeviceBusy,
     DeviceFree,
@@ -459,6 +460,33 @@ def test_empty_overflow_loop_stays_put() -> None:
     q, fx = run(new_queue(cfg), CallerJoined("c1", "kfz", "duisburg", now=0), Tick(now=10))
     assert of(fx, Overflow) == [Overflow("c1", OverflowQueue(queue="pass"), "empty")]
     assert q.callers["c1"].topic == "pass"
+
+
+def test_config_change_adds_and_drops_agents_and_applies_new_skills() -> None:
+    before = config({"a1": KFZ, "a2": KFZ})
+    q = online(new_queue(before), "a1", "a2")
+    q, fx = step(q, CallerJoined("c1", "kfz", "duisburg", now=1))
+    ringing = of(fx, RingAgent)[0].agent
+    # The ringing agent leaves the file; a new one joins; the other learns "pass".
+    stays = "a2" if ringing == "a1" else "a1"
+    after = config({stays: [*KFZ, {"topic": "pass"}], "new": ANY})
+    q, fx = step(q, ConfigChanged(after, now=2))
+    assert fx[0] == CancelRing(ringing, "c1")
+    assert of(fx, RingAgent) == [RingAgent(stays, "c1", 15.0)]
+    assert sorted(q.agents) == sorted([stays, "new"])
+    assert q.agents["new"].status == "logged_out"
+    q, fx = run(q, CallerJoined("c2", "pass", "duisburg", now=3))
+    assert q.position("c2") == 1  # stays is ringing for c1; nobody else is logged in
+    q, fx = run(q, RingAnswered(stays, "c1", now=4), CallEnded(stays, "c1", now=5))
+    assert of(fx, RingAgent) == [RingAgent(stays, "c2", 15.0)]
+
+
+def test_config_change_applies_new_queue_settings() -> None:
+    q = online(new_queue(config({"a1": KFZ})), "a1")
+    q, _ = run(q, AgentPaused("a1", "Mittag", now=0), CallerJoined("c1", "kfz", "duisburg", now=1))
+    stricter = config({"a1": KFZ}, leave_when_empty=True, overflow=VOICEMAIL)
+    q, fx = run(q, ConfigChanged(stricter, now=2), AgentLoggedOut("a1", now=3))
+    assert of(fx, Overflow) == [Overflow("c1", VOICEMAIL, "empty")]
 
 
 def test_caller_leaving_while_ringing_cancels_the_ring() -> None:
