@@ -85,8 +85,11 @@ run() {
   # any other DNS query to a closed loopback port so that it fails at once, on this machine.
   printf '127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost\n' "$(hostname)" >"$instance/hosts"
   printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$instance/resolv.conf"
-  # --kill-child: if unshare itself is signalled, Asterisk goes too.
-  exec unshare --mount --fork --kill-child=SIGTERM -- bash -euc '
+  # unshare --fork blocks SIGINT and SIGTERM in itself (they are for its child), so a
+  # SIGTERM on our parent's death would never end it: setpriv makes that signal SIGKILL,
+  # and --kill-child then sends Asterisk a SIGTERM. A runner that is SIGKILLed leaves no
+  # Asterisk behind. (A normal stop signals the process group: Asterisk gets it directly.)
+  exec setpriv --pdeathsig KILL unshare --mount --fork --kill-child=SIGTERM -- bash -euc '
     root=$1 instance=$2
     mount --make-rprivate /
     mount -t proc proc "$root/proc"

@@ -3,7 +3,9 @@
 An instance is a directory (etc/, db/, log/, run/ ...) plus a running Asterisk: in the cached
 Debian root filesystem (`asterisk-docker/rootfs.sh run`) on machines without a Docker
 engine. The process runs in its own process group so that one signal reaches Asterisk, and
-dies with its parent (PR_SET_PDEATHSIG), so a crashed test run leaves no Asterisk behind.
+dies with its parent (PR_SET_PDEATHSIG here for the set-up, `setpriv --pdeathsig KILL` in
+rootfs.sh once it runs `unshare`, which blocks SIGTERM), so a crashed or killed runner leaves
+no Asterisk behind.
 """
 
 from __future__ import annotations

@@ -76,8 +76,7 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
             code = await process.wait()
     finally:
         if process.returncode is None:
-            # SIGTERM first: `up` stops its Asterisks itself. (A SIGKILL can leave them
-            # running; see the session notes.)
+            # SIGTERM first: `up` stops its Asterisks itself.
             process.send_signal(signal.SIGTERM)
             try:
                 async with asyncio.timeout(30):
@@ -89,3 +88,41 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert _asterisk_pids() <= before, "an Asterisk of `stadtruf up` is still running"
     mounts = Path("/proc/self/mounts").read_text()
     assert str(tmp_path) not in mounts
+
+
+async def test_a_killed_up_leaves_no_asterisk_behind(tmp_path: Path) -> None:
+    # A crash (or kill -9) of the runner: its Asterisks must not live on, holding the ports.
+    before = _asterisk_pids()
+    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
+    env.pop("STADTRUF_ARI_PASSWORD", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "stadtruf.cli",
+        "up",
+        "--json-logs",
+        "--no-test-phones",
+        "--address",
+        "127.0.0.34",
+        "--carrier-address",
+        "127.0.0.35",
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while "ari.stream.connected" not in (
+                line := (await process.stderr.readline()).decode()
+            ):
+                assert line, "stadtruf up ended early:\n" + "".join(lines)
+                lines.append(line)
+        assert _asterisk_pids() - before, "no Asterisk of `stadtruf up` seen"
+    finally:
+        process.kill()
+        await process.wait()
+    async with asyncio.timeout(20):
+        while _asterisk_pids() - before:
+            await asyncio.sleep(0.2)
+    assert str(tmp_path) not in Path("/proc/self/mounts").read_text()
