@@ -834,24 +834,33 @@ class CallDistributor:
         message goes into the callback list like a callback request, with the recording.
 
         A caller who hangs up during the message has still left it: the part recorded so far
-        is kept (Asterisk closes the file on the hang-up).
+        is kept (Asterisk closes the file on the hang-up). If Asterisk cannot record, the
+        caller is not lost either: a plain callback request is stored instead.
         """
         call, language = waiter.call, waiter.request.language
         await self._leave_holding(waiter)
         await self._play_to_end(waiter, [t.media_uri for t in voicemail_prompt(language)])
         name = f"{VOICEMAIL_PREFIX}{uuid.uuid4().hex[:12]}"
         structlog.contextvars.bind_contextvars(recording=name)
-        await call.rest.record(
-            call.channel_id,
-            name,
-            max_duration_s=math.ceil(action.max_length),
-            max_silence_s=VOICEMAIL_SILENCE_S,
-            beep=True,
-            terminate_on=VOICEMAIL_END_DIGIT,
-        )
+        try:
+            await call.rest.record(
+                call.channel_id,
+                name,
+                max_duration_s=math.ceil(action.max_length),
+                max_silence_s=VOICEMAIL_SILENCE_S,
+                beep=True,
+                terminate_on=VOICEMAIL_END_DIGIT,
+            )
+        except AriNotFound:
+            raise CallerGone from None
+        except AriError as exc:
+            # E.g. no spool/recording directory in this Asterisk (ARI answers 500).
+            log.error("call.voicemail_unavailable", error=str(exc))
+            await self._take_callback(waiter, keep_place=False)
+            return
         log.info("call.voicemail_recording")
-        seconds, hung_up = await self._recording_done(call, name, action.max_length)
-        if seconds is None or seconds < VOICEMAIL_MIN_S:
+        stored, seconds, hung_up = await self._recording_done(call, name, action.max_length)
+        if not stored or (seconds is not None and seconds < VOICEMAIL_MIN_S):
             log.info("call.voicemail_empty", seconds=seconds)
             with contextlib.suppress(AriError):
                 await call.rest.delete_stored_recording(name)
@@ -865,9 +874,9 @@ class CallDistributor:
 
     async def _recording_done(
         self, call: CallContext, name: str, max_length: float
-    ) -> tuple[float | None, bool]:
-        """Wait for the recording `name` to end: its length in seconds (None: nothing was
-        stored) and whether the caller hung up."""
+    ) -> tuple[bool, float | None, bool]:
+        """Wait for the recording `name` to end: whether Asterisk stored it, its length in
+        seconds (None: unknown) and whether the caller hung up."""
         deadline = self._clock() + max_length + VOICEMAIL_SILENCE_S + 5
         hung_up = False
         while True:
@@ -882,7 +891,8 @@ class CallDistributor:
                 deadline = min(deadline, self._clock() + VOICEMAIL_SETTLE_S)
             elif item.recording_name == name and item.type == "RecordingFinished":
                 duration = item.raw.get("recording", {}).get("duration")
-                return (float(duration) if isinstance(duration, int | float) else 0.0), hung_up
+                seconds = float(duration) if isinstance(duration, int | float) else None
+                return True, seconds, hung_up
             elif item.recording_name == name and item.type == "RecordingFailed":
                 log.warning("call.voicemail_failed", cause=item.raw.get("recording", {}))
                 break
@@ -892,11 +902,11 @@ class CallDistributor:
         try:
             await call.rest.get_stored_recording(name)
         except AriError:
-            return None, hung_up
-        return float(VOICEMAIL_MIN_S), hung_up  # stored, length unknown: keep it
+            return False, None, hung_up
+        return True, None, hung_up
 
     async def _store_callback(
-        self, waiter: _Waiter, number: str, *, recording: tuple[str, float] | None = None
+        self, waiter: _Waiter, number: str, *, recording: tuple[str, float | None] | None = None
     ) -> None:
         request = waiter.request
         record = CallbackRequest(
@@ -916,7 +926,13 @@ class CallDistributor:
         if self.callbacks is not None:
             # A file append with fsync: off the event loop.
             await asyncio.get_running_loop().run_in_executor(None, self.callbacks.add, record)
-        log.info("call.callback_stored", callback=record.id, number=number, kind=record.kind)
+        log.info(
+            "call.callback_stored",
+            callback=record.id,
+            number=number,
+            kind=record.kind,
+            seconds=record.recording_s,
+        )
 
     async def _play_to_end(
         self,

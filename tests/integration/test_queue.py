@@ -655,3 +655,43 @@ async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
         path.write_text("agents: [\n", encoding="utf-8")
         assert not await apply_reload(live)
         assert set(queue.state.agents) == {"agent-101", "agent-103"}
+
+
+async def test_voicemail_that_cannot_record_offers_a_callback_instead(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    # Asterisk without its recording directory answers ARI's record with 500: the caller
+    # must not be lost, so the queue falls back to the callback offer.
+    agents = with_queue("ordnungsamt", join_empty=False, overflow={"voicemail": True})
+    spool = site.center.directory / "spool" / "recording"
+    moved = spool.with_name("recording.away")
+    spool.rename(moved)
+    try:
+        async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
+            queue = queue_of(service)
+            assert queue.callbacks is not None
+            since = observer.mark()
+            call, channel = await queued(carrier, observer, "02041700", "02041555599", "4")
+            offer = callback_offer("de")[0].media_uri
+            await observer.wait_for(
+                lambda e: (
+                    on_channel(channel, "PlaybackStarted")(e)
+                    and e.raw["playback"]["media_uri"] == offer
+                ),
+                since=since,
+                timeout=30,
+            )
+            await call.dtmf("1")
+            await call.wait_ended(timeout=20)
+            [stored] = queue.callbacks.list()
+            assert (stored.number, stored.topic, stored.kind) == (
+                "02041555599",
+                "ordnungsamt",
+                "callback",
+            )
+    finally:
+        moved.rename(spool)
