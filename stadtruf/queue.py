@@ -736,12 +736,10 @@ class _Run:
         leaves = not rules.join_empty if joining else rules.leave_when_empty
         if not leaves or rules.overflow is None:
             return
+        staffed = {} if staffed is None else staffed
         key = (caller.client, caller.topic)
-        if staffed is None or key not in staffed:
-            there = self.staffed(caller)
-            if staffed is None:
-                staffed = {}
-            staffed[key] = there
+        if key not in staffed:
+            staffed[key] = self.staffed(caller)
         if not staffed[key]:
             self.overflow(caller, "empty")
 
