@@ -6,10 +6,20 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ari_app.events import Event
 from ari_app.rest import AriRest
 from stadtruf.observer import Observer, on_channel
 
-__all__ = ["Observer", "eventually", "on_channel", "wait_until_idle"]
+__all__ = ["Observer", "eventually", "on_channel", "playback", "wait_until_idle"]
+
+
+def playback(
+    channel: str, media_uri: str, event_type: str = "PlaybackStarted"
+) -> Callable[[Event], bool]:
+    """Matches the start (or `event_type`) of playing `media_uri` on `channel`."""
+    return lambda e: (
+        on_channel(channel, event_type)(e) and e.raw["playback"]["media_uri"] == media_uri
+    )
 
 
 async def wait_until_idle(rest: AriRest, *, timeout: float = 8.0) -> tuple[list[Any], list[Any]]:

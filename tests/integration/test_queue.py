@@ -40,7 +40,7 @@ from stadtruf.tones import send_tone, tone_passes
 from stadtruf.tts import SpokenText
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
-from tests.integration.support import Observer, eventually, on_channel
+from tests.integration.support import Observer, eventually, on_channel, playback
 
 
 @contextlib.asynccontextmanager
@@ -298,10 +298,7 @@ async def test_callback_keeps_the_place_or_is_offered_at_the_maximum_wait(
         early, early_channel = await queued(carrier, observer, "02041700", "02041555501", "5")
         entry = entry_announcement("de")[0].media_uri
         await observer.wait_for(
-            lambda e: (
-                on_channel(early_channel, "PlaybackStarted")(e)
-                and e.raw["playback"]["media_uri"] == entry
-            ),
+            playback(early_channel, entry),
             since=since,
         )
         await early.dtmf("1")  # while waiting: call me back, I keep my place
@@ -311,10 +308,7 @@ async def test_callback_keeps_the_place_or_is_offered_at_the_maximum_wait(
         late, late_channel = await queued(carrier, observer, "02041700", "02041555502", "5")
         offer = callback_offer("de")[0].media_uri
         await observer.wait_for(
-            lambda e: (
-                on_channel(late_channel, "PlaybackStarted")(e)
-                and e.raw["playback"]["media_uri"] == offer
-            ),
+            playback(late_channel, offer),
             since=since,
             timeout=15,
         )
@@ -344,10 +338,7 @@ async def test_overflow_announcement_after_the_maximum_wait(
         call, channel = await queued(carrier, observer, "02041700", "02041555511", "4")
         spoken = SpokenText("Bitte rufen Sie später wieder an.", "de").media_uri
         await observer.wait_for(
-            lambda e: (
-                on_channel(channel, "PlaybackStarted")(e)
-                and e.raw["playback"]["media_uri"] == spoken
-            ),
+            playback(channel, spoken),
             since=since,
         )
         await call.wait_ended(timeout=20)
@@ -548,10 +539,7 @@ async def test_voicemail_when_nobody_is_there(
             await observer.wait_for(on_channel(channel, "PlaybackStarted"), since=since)
             await call.dtmf("4")
             await observer.wait_for(
-                lambda e, channel=channel: (
-                    on_channel(channel, "PlaybackFinished")(e)
-                    and e.raw["playback"]["media_uri"] == prompt
-                ),
+                playback(channel, prompt, "PlaybackFinished"),
                 since=since,
                 timeout=30,
             )
@@ -560,10 +548,7 @@ async def test_voicemail_when_nobody_is_there(
             if end == "#":
                 await call.dtmf("#")
                 await observer.wait_for(
-                    lambda e, channel=channel: (
-                        on_channel(channel, "PlaybackStarted")(e)
-                        and e.raw["playback"]["media_uri"] == saved
-                    ),
+                    playback(channel, saved),
                     since=since,
                 )
                 await call.wait_ended(timeout=20)
@@ -678,10 +663,7 @@ async def test_voicemail_that_cannot_record_offers_a_callback_instead(
             call, channel = await queued(carrier, observer, "02041700", "02041555599", "4")
             offer = callback_offer("de")[0].media_uri
             await observer.wait_for(
-                lambda e: (
-                    on_channel(channel, "PlaybackStarted")(e)
-                    and e.raw["playback"]["media_uri"] == offer
-                ),
+                playback(channel, offer),
                 since=since,
                 timeout=30,
             )

@@ -22,34 +22,38 @@ def _asterisk_pids() -> set[int]:
     return {int(pid) for pid in out.stdout.split()}
 
 
-async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
-    before = _asterisk_pids()
-    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path), STADTRUF_API_TOKEN=API_TOKEN)
-    env.pop("STADTRUF_ARI_PASSWORD", None)
-    process = await asyncio.create_subprocess_exec(
+async def start_up(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "stadtruf.cli",
         "up",
         "--json-logs",
-        "--address",
-        CENTER,
-        "--carrier-address",
-        CARRIER,
-        "--agents-address",
-        PHONES,
+        *args,
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def connected(process: asyncio.subprocess.Process) -> None:
+    """Wait until the app of `stadtruf up` is connected to ARI (it logs to stderr)."""
     assert process.stderr is not None
     lines: list[str] = []
+    async with asyncio.timeout(60):
+        while "ari.stream.connected" not in (line := (await process.stderr.readline()).decode()):
+            assert line, "stadtruf up ended early:\n" + "".join(lines)
+            lines.append(line)
+
+
+async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
+    before = _asterisk_pids()
+    env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path), STADTRUF_API_TOKEN=API_TOKEN)
+    env.pop("STADTRUF_ARI_PASSWORD", None)
+    process = await start_up(
+        env, "--address", CENTER, "--carrier-address", CARRIER, "--agents-address", PHONES
+    )
     try:
-        async with asyncio.timeout(60):
-            while "ari.stream.connected" not in (
-                line := (await process.stderr.readline()).decode()
-            ):
-                assert line, "stadtruf up ended early:\n" + "".join(lines)
-                lines.append(line)
+        await connected(process)
         # A random password was generated for this run and left for `stadtruf call`.
         password = (tmp_path / "ari-password").read_text().strip()
         assert len(password) >= 24
@@ -95,29 +99,11 @@ async def test_a_killed_up_leaves_no_asterisk_behind(tmp_path: Path) -> None:
     before = _asterisk_pids()
     env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
     env.pop("STADTRUF_ARI_PASSWORD", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "stadtruf.cli",
-        "up",
-        "--json-logs",
-        "--no-test-phones",
-        "--address",
-        "127.0.0.34",
-        "--carrier-address",
-        "127.0.0.35",
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_up(
+        env, "--no-test-phones", "--address", "127.0.0.34", "--carrier-address", "127.0.0.35"
     )
-    assert process.stderr is not None
-    lines: list[str] = []
     try:
-        async with asyncio.timeout(60):
-            while "ari.stream.connected" not in (
-                line := (await process.stderr.readline()).decode()
-            ):
-                assert line, "stadtruf up ended early:\n" + "".join(lines)
-                lines.append(line)
+        await connected(process)
         assert _asterisk_pids() - before, "no Asterisk of `stadtruf up` seen"
     finally:
         process.kill()
