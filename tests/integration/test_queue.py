@@ -108,6 +108,16 @@ async def talking(observer: Observer, since: int) -> str:
     return str(event.bridge_id)
 
 
+async def accept_callback_offer(
+    observer: Observer, call: OutboundCall, channel: str, since: int, *, timeout: float
+) -> None:
+    """Wait for the callback offer on `channel`, press 1, and wait for the goodbye."""
+    offer = callback_offer("de")[0].media_uri
+    await observer.wait_for(playback(channel, offer), since=since, timeout=timeout)
+    await call.dtmf("1")
+    await call.wait_ended(timeout=20)
+
+
 def queue_of(service: Service) -> CallDistributor:
     assert service.queue is not None
     return service.queue
@@ -306,14 +316,7 @@ async def test_callback_keeps_the_place_or_is_offered_at_the_maximum_wait(
 
         since = observer.mark()
         late, late_channel = await queued(carrier, observer, "02041700", "02041555502", "5")
-        offer = callback_offer("de")[0].media_uri
-        await observer.wait_for(
-            playback(late_channel, offer),
-            since=since,
-            timeout=15,
-        )
-        await late.dtmf("1")
-        await late.wait_ended(timeout=20)
+        await accept_callback_offer(observer, late, late_channel, since, timeout=15)
 
         stored = queue.callbacks.list()
         assert [(c.number, c.client, c.topic) for c in stored] == [
@@ -661,14 +664,7 @@ async def test_voicemail_that_cannot_record_offers_a_callback_instead(
             assert queue.callbacks is not None
             since = observer.mark()
             call, channel = await queued(carrier, observer, "02041700", "02041555599", "4")
-            offer = callback_offer("de")[0].media_uri
-            await observer.wait_for(
-                playback(channel, offer),
-                since=since,
-                timeout=30,
-            )
-            await call.dtmf("1")
-            await call.wait_ended(timeout=20)
+            await accept_callback_offer(observer, call, channel, since, timeout=30)
             [stored] = queue.callbacks.list()
             assert (stored.number, stored.topic, stored.kind) == (
                 "02041555599",
