@@ -1,6 +1,6 @@
 """The queue on ARI: rings agents, plays the whisper, bridges caller and agent.
 
-The imperative shell around `stadtruf.queue` (the pure engine). Everything that happens on
+The imperative shell around `stadtruf.core.queue` (the pure engine). Everything that happens on
 Asterisk is turned into an engine event and reported to one worker task, which steps the
 engine and carries out its effects in order:
 
@@ -53,9 +53,7 @@ from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS, HoldingBridges, QueueRequest
 from ari_app.rest import AriRest
-from stadtruf import queue as q
-from stadtruf.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
-from stadtruf.agents import (
+from stadtruf.config.agents import (
     AgentsConfig,
     OverflowAction,
     OverflowAnnounce,
@@ -64,11 +62,11 @@ from stadtruf.agents import (
     OverflowTransfer,
     OverflowVoicemail,
 )
-from stadtruf.annotation import header_variable
-from stadtruf.callbacks import CallbackRequest, CallbackStore
-from stadtruf.numbers import normalize
-from stadtruf.prompts import media_uri
-from stadtruf.queue_prompts import (
+from stadtruf.core import queue as q
+from stadtruf.core.annotation import header_variable
+from stadtruf.core.numbers import normalize
+from stadtruf.core.prompts import SpokenText, media_uri
+from stadtruf.core.queue_prompts import (
     callback_confirmed,
     callback_hint,
     callback_offer,
@@ -79,7 +77,8 @@ from stadtruf.queue_prompts import (
     voicemail_saved,
     whisper,
 )
-from stadtruf.tts import SpokenText
+from stadtruf.store.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
+from stadtruf.store.callbacks import CallbackRequest, CallbackStore
 
 log = structlog.get_logger(__name__)
 

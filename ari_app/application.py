@@ -25,7 +25,7 @@ from ari_app.events import Event
 from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
 from ari_app.stream import EventStream
-from stadtruf.menu import DigitTimeout
+from stadtruf.core.menu import DigitTimeout
 
 
 class CallSignal:

@@ -1,9 +1,9 @@
 """One inbound call, from answer to hand-off: origin, menu, annotation, route.
 
-This is the imperative shell around the pure core: `stadtruf.origin` decides the client,
-`stadtruf.menu` decides what to play and where the call goes, `stadtruf.annotation` decides
-how the call is marked. Here we only translate ARI events into menu events and menu effects
-into ARI requests, in order, for one call.
+This is the imperative shell around the pure core: `stadtruf.core.origin` decides the
+client, `stadtruf.core.menu` decides what to play and where the call goes,
+`stadtruf.core.annotation` decides how the call is marked. Here we only translate ARI
+events into menu events and menu effects into ARI requests, in order, for one call.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from ari_app.application import CallContext
 from ari_app.errors import AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import QueueHandoff, QueueRequest
-from stadtruf import menu
-from stadtruf.annotation import Annotation, annotate, header_variable
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import Client, MenuTree, Prompt
-from stadtruf.numbers import normalize
-from stadtruf.origin import OriginDecision, dialled_kind, resolve
-from stadtruf.prompts import media_uri
+from stadtruf.core import menu
+from stadtruf.core.annotation import Annotation, annotate, header_variable
+from stadtruf.core.numbers import normalize
+from stadtruf.core.origin import OriginDecision, dialled_kind, resolve
+from stadtruf.core.prompts import media_uri
 
 log = structlog.get_logger(__name__)
 

@@ -21,7 +21,7 @@ import structlog
 from ari_app.application import CallContext
 from ari_app.errors import AriError
 from ari_app.rest import AriRest
-from stadtruf.agents import DialledKind
+from stadtruf.config.agents import DialledKind
 
 log = structlog.get_logger(__name__)
 

@@ -33,8 +33,8 @@ from ari_app.settings import AriSettings
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_settings
 from stadtruf.config import load
+from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.prompts import media_uri
 from stadtruf.service import LiveConfig, build_app, install_prompts
 
 PLAN = AddressPlan(servicecenter="127.0.0.41", carrier="127.0.0.42", agents="127.0.0.43")

@@ -24,8 +24,8 @@ import random
 import statistics
 import time
 
-from stadtruf import queue as q
-from stadtruf.agents import AgentsConfig
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core import queue as q
 
 TOPICS = ("vermittlung", "kfz", "pass", "abfall", "elterngeld", "buergerbuero")
 PEAK_EVENTS_PER_S = 0.5 * 10

@@ -24,17 +24,24 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
-from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiAuth, ApiServer, make_api
-from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import AgentsConfig, check_agents, load_agents
-from stadtruf.agents_files import agents_path
+from stadtruf.api.agent_api import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    TOKEN_ENV,
+    ApiAuth,
+    ApiServer,
+    make_api,
+)
 from stadtruf.asterisk.dialplan import render_numbers_context
-from stadtruf.callbacks import CallbackStore
 from stadtruf.config import ConfigError, load
+from stadtruf.config.agents import AgentsConfig, check_agents, load_agents
+from stadtruf.config.agents_files import agents_path
 from stadtruf.config.load import ServiceCenterConfig
+from stadtruf.core.prompts import spoken_texts
+from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.paths import run_dir
-from stadtruf.prompts import spoken_texts
-from stadtruf.queue_prompts import queue_texts
+from stadtruf.store.agent_state import AgentStateFile
+from stadtruf.store.callbacks import CallbackStore
 from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
@@ -221,7 +228,7 @@ def managed_instance_config(
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Where the agent state API listens, and who may use it (see stadtruf.agent_api)."""
+    """Where the agent state API listens, and who may use it (see stadtruf.api.agent_api)."""
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT

@@ -12,34 +12,15 @@ Docker image has, so the host needs neither. Asterisk sees the files under
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-# Bump when the voice or the audio format changes: every cached rendering is then redone.
-_RENDERING_VERSION = "espeak-ng/8k-s16/1"
+from stadtruf.core.prompts import SpokenText
+
 _VOICES = {"de": "de", "en": "en-gb"}
-INSTANCE_SOUNDS = "/stadtruf/sounds/tts"
-
-
-@dataclass(frozen=True)
-class SpokenText:
-    text: str
-    language: str
-
-    @property
-    def key(self) -> str:
-        digest = hashlib.sha256(f"{_RENDERING_VERSION}\0{self.language}\0{self.text}".encode())
-        return digest.hexdigest()[:20]
-
-    @property
-    def media_uri(self) -> str:
-        """What ARI's play takes: Asterisk adds the .wav extension itself."""
-        return f"sound:{INSTANCE_SOUNDS}/{self.key}"
 
 
 class TtsError(RuntimeError):

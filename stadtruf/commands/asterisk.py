@@ -22,11 +22,11 @@ import aiohttp
 from ari_app.errors import AriError
 from ari_app.rest import AriRest, base_url_of
 from ari_app.settings import AriSettings
-from stadtruf.agents_files import agent_endpoints, agents_path, load_agents_for
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.asterisk.topology import DEFAULT_PLAN
 from stadtruf.config import ConfigError, load
+from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
 from stadtruf.paths import sample_config_dir
 
 NUMBERS_FILE = "stadtruf-numbers.conf"

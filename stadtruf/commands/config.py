@@ -14,9 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from stadtruf.agents import check_agents
-from stadtruf.agents_files import AGENTS_FILE, load_agents_for
 from stadtruf.config import ConfigError, Problem, load
+from stadtruf.config.agents import check_agents
+from stadtruf.config.agents_files import AGENTS_FILE, load_agents_for
 from stadtruf.config.schema import KINDS, schema_text
 from stadtruf.service import read_pid
 

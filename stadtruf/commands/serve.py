@@ -11,14 +11,14 @@ from typing import Any
 
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
-from stadtruf.agent_api import DEFAULT_HOST, DEFAULT_PORT
-from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import check_agents
-from stadtruf.agents_files import agent_endpoints, agents_path, load_agents_for
-from stadtruf.callbacks import CallbackStore
+from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
 from stadtruf.config import ConfigError, load
+from stadtruf.config.agents import check_agents
+from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
 from stadtruf.paths import run_dir, sample_config_dir
 from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
+from stadtruf.store.agent_state import AgentStateFile
+from stadtruf.store.callbacks import CallbackStore
 
 
 def register(sub: Any) -> None:

@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from stadtruf.annotation import annotate
 from stadtruf.config import ConfigError, Prompt, ServiceCenterConfig, load
 from stadtruf.config.model import MenuTree
-from stadtruf.menu import (
+from stadtruf.core.annotation import annotate
+from stadtruf.core.menu import (
     Abandoned,
     AnnounceAndHangup,
     CallerHungUp,
@@ -39,7 +39,7 @@ from stadtruf.menu import (
     start,
     step,
 )
-from stadtruf.origin import resolve
+from stadtruf.core.origin import resolve
 
 AUTO = "auto"
 SILENT = "t"

@@ -22,10 +22,7 @@ from typing import Any
 
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
-from stadtruf.agent_api import DEFAULT_PORT
-from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import AgentsConfig, check_agents
-from stadtruf.agents_files import agent_endpoints, agents_path, demo_passwords, load_agents_for
+from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
 from stadtruf.asterisk.topology import (
@@ -37,9 +34,15 @@ from stadtruf.asterisk.topology import (
     rootfs_path,
     servicecenter_settings,
 )
-from stadtruf.callbacks import CallbackStore
 from stadtruf.commands.serve import add_common_arguments
 from stadtruf.config import ConfigError, load
+from stadtruf.config.agents import AgentsConfig, check_agents
+from stadtruf.config.agents_files import (
+    agent_endpoints,
+    agents_path,
+    demo_passwords,
+    load_agents_for,
+)
 from stadtruf.paths import run_dir
 from stadtruf.service import (
     ApiSettings,
@@ -49,6 +52,8 @@ from stadtruf.service import (
     run_service,
     written_pid,
 )
+from stadtruf.store.agent_state import AgentStateFile
+from stadtruf.store.callbacks import CallbackStore
 
 
 def register(sub: Any) -> None:

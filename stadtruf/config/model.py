@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from stadtruf.numbers import is_national, normalize
+from stadtruf.core.numbers import is_national, normalize
 
 # Used when neither the menu, the client nor the service center says otherwise.
 BUILTIN_TIMEOUT = 5.0

@@ -21,7 +21,6 @@ import pytest
 from ari_app.application import StasisApplication
 from ari_app.errors import AriError
 from ari_app.settings import AriSettings
-from stadtruf.agents import AgentsConfig
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
@@ -33,6 +32,7 @@ from stadtruf.asterisk.topology import (
     servicecenter_settings,
 )
 from stadtruf.config import load
+from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, build_app, install_prompts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ari_app.application import StasisApplication
-from stadtruf.prompts import media_uri
+from stadtruf.core.prompts import media_uri
 from stadtruf.testcall import CallFailed, TestCarrier
 from tests.integration.conftest import Site
 from tests.integration.support import Observer, eventually, on_channel

@@ -7,7 +7,7 @@ import asyncio
 from ari_app.application import StasisApplication
 from ari_app.handoff import queue_bridge_id
 from stadtruf.config.model import Prompt
-from stadtruf.prompts import media_uri
+from stadtruf.core.prompts import media_uri
 from stadtruf.testcall import OutboundCall, TestCarrier
 from tests.integration.conftest import Site
 from tests.integration.support import Observer, on_channel

@@ -21,26 +21,26 @@ import yaml
 
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.handoff import queue_bridge_id
-from stadtruf.agent_state import AgentStateFile
-from stadtruf.agents import AgentsConfig, QueueSettings, load_agents
-from stadtruf.agents_files import agents_path
-from stadtruf.callbacks import CallbackStore
 from stadtruf.config import load
-from stadtruf.paths import sample_config_dir
-from stadtruf.queue_prompts import (
+from stadtruf.config.agents import AgentsConfig, QueueSettings, load_agents
+from stadtruf.config.agents_files import agents_path
+from stadtruf.core.prompts import SpokenText
+from stadtruf.core.queue_prompts import (
     callback_offer,
     entry_announcement,
     voicemail_prompt,
     voicemail_saved,
     whisper,
 )
+from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, Service, apply_reload, build_service
+from stadtruf.store.agent_state import AgentStateFile
+from stadtruf.store.callbacks import CallbackStore
 from stadtruf.testcall import OutboundCall, TestCarrier
-from stadtruf.tones import send_tone, tone_passes
-from stadtruf.tts import SpokenText
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
 from tests.integration.support import Observer, eventually, on_channel, playback
+from tests.support.tones import send_tone, tone_passes
 
 
 @contextlib.asynccontextmanager

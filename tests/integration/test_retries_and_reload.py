@@ -13,8 +13,8 @@ from ari_app.handoff import queue_bridge_id
 from stadtruf.asterisk.topology import rootfs_path
 from stadtruf.config import load
 from stadtruf.config.model import Prompt
+from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.prompts import media_uri
 from stadtruf.service import LiveConfig, install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import Site, running_app

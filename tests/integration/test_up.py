@@ -11,9 +11,10 @@ from pathlib import Path
 
 import aiohttp
 
+from stadtruf.asterisk.topology import test_address
 from stadtruf.testcall import TestCarrier
 
-CENTER, CARRIER, PHONES = "127.0.0.31", "127.0.0.32", "127.0.0.33"
+CENTER, CARRIER, PHONES = test_address(31), test_address(32), test_address(33)
 API_TOKEN = "test-supervisor-token"
 
 
@@ -100,7 +101,12 @@ async def test_a_killed_up_leaves_no_asterisk_behind(tmp_path: Path) -> None:
     env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
     env.pop("STADTRUF_ARI_PASSWORD", None)
     process = await start_up(
-        env, "--no-test-phones", "--address", "127.0.0.34", "--carrier-address", "127.0.0.35"
+        env,
+        "--no-test-phones",
+        "--address",
+        test_address(34),
+        "--carrier-address",
+        test_address(35),
     )
     try:
         await connected(process)

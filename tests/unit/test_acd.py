@@ -9,8 +9,8 @@ import pytest
 
 from ari_app.acd import RING_PREFIX, CallDistributor, _Ring
 from ari_app.events import parse_event
-from stadtruf import queue as q
-from stadtruf.agents import AgentsConfig
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core import queue as q
 
 AGENTS = AgentsConfig.model_validate(
     {"agents": [{"id": "agent-101", "name": "Anna", "skills": [{"topic": "*"}]}]}

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import structlog
 
-from stadtruf.agent_api import (
+from stadtruf.api.agent_api import (
     DEFAULT_HOST,
     SUPERVISOR,
     Action,
@@ -26,9 +26,8 @@ from stadtruf.agent_api import (
     pause_reason,
     permitted,
 )
-from stadtruf.agents import AgentsConfig
-from stadtruf.callbacks import CallbackRequest, CallbackStore, utc_iso
-from stadtruf.queue import (
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core.queue import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -40,6 +39,7 @@ from stadtruf.queue import (
     new_queue,
     step,
 )
+from stadtruf.store.callbacks import CallbackRequest, CallbackStore, utc_iso
 from tests.unit.conftest import serve_on_loopback
 
 TOKEN = "Aufsicht-9c2e!token"  # distinctive, so a leak into responses or logs is easy to spot

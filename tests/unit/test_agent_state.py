@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ari_app.acd import CallDistributor
-from stadtruf import queue as q
-from stadtruf.agent_state import (
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core import queue as q
+from stadtruf.store.agent_state import (
     AgentStateFile,
     SavedAgent,
     from_json,
@@ -21,7 +22,6 @@ from stadtruf.agent_state import (
     saved_view,
     to_json,
 )
-from stadtruf.agents import AgentsConfig
 
 AGENTS = AgentsConfig.model_validate(
     {

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stadtruf.agents import (
+from stadtruf.config import ConfigError, load
+from stadtruf.config.agents import (
     BUILTIN,
     Agent,
     AgentsConfig,
@@ -19,7 +20,6 @@ from stadtruf.agents import (
     load_agents,
     resolve_password,
 )
-from stadtruf.config import ConfigError, load
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "config/agents/agents.yaml"

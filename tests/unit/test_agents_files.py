@@ -19,16 +19,16 @@ import pytest
 from aiohttp import web
 
 from stadtruf import cli
-from stadtruf.agents import Agent, AgentsConfig, Skill, load_agents
-from stadtruf.agents_files import (
+from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.commands.up import agent_phone_endpoints
+from stadtruf.config.agents import Agent, AgentsConfig, Skill, load_agents
+from stadtruf.config.agents_files import (
     AGENTS_FILE,
     agent_endpoints,
     agents_path,
     demo_passwords,
     load_agents_for,
 )
-from stadtruf.asterisk.agents import AgentEndpoint
-from stadtruf.commands.up import agent_phone_endpoints
 
 BASE = Path(__file__).parents[1] / "broken_configs" / "_base"  # valid center, client alpha
 OURS = ("stadtruf.commands.config", "stadtruf.commands.asterisk")

@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stadtruf.annotation import CALLER_NAME_MAX, annotate, ascii_header_value, header_variable
 from stadtruf.config import Client, Topic
+from stadtruf.core.annotation import CALLER_NAME_MAX, annotate, ascii_header_value, header_variable
 
 BOTTROP = Client.model_validate(
     {

@@ -15,7 +15,7 @@ import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadtruf.callbacks import (
+from stadtruf.store.callbacks import (
     CallbackRequest,
     CallbackStore,
     UnknownCallback,

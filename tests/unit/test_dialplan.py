@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from stadtruf.asterisk.dialplan import called_number_forms, render_numbers_context
 from stadtruf.config import load
-from stadtruf.numbers import normalize
+from stadtruf.core.numbers import normalize
 from stadtruf.paths import sample_config_dir
 
 

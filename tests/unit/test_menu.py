@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stadtruf.config import MenuTree, Prompt
-from stadtruf.menu import (
+from stadtruf.core.menu import (
     Abandoned,
     AnnounceAndHangup,
     CallerHungUp,

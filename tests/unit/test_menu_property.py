@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stadtruf.config import MenuTree, load
-from stadtruf.menu import (
+from stadtruf.core.menu import (
     CallerHungUp,
     CancelDigitTimer,
     DigitPressed,

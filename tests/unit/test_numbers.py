@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stadtruf.numbers import normalize, to_e164
+from stadtruf.core.numbers import normalize, to_e164
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stadtruf.config import ServiceCenterConfig, load
-from stadtruf.origin import Rule, resolve
+from stadtruf.core.origin import Rule, resolve
 
 CENTER = """
 name: Test

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stadtruf import menu
 from stadtruf.config import load
 from stadtruf.config.model import Prompt
+from stadtruf.core import menu
+from stadtruf.core.prompts import (
+    INSTANCE_RECORDINGS,
+    INSTANCE_SOUNDS,
+    SpokenText,
+    media_uri,
+    spoken_texts,
+)
 from stadtruf.paths import sample_config_dir
-from stadtruf.prompts import INSTANCE_RECORDINGS, media_uri, spoken_texts
-from stadtruf.tts import INSTANCE_SOUNDS, SpokenText
 
 
 def test_a_recording_wins_over_the_text() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stadtruf.agents import (
+from stadtruf.config.agents import (
     AgentsConfig,
     OverflowAnnounce,
     OverflowCallback,
@@ -16,7 +16,7 @@ from stadtruf.agents import (
     OverflowVoicemail,
 )
 from stadtruf.config.model import FrozenMap
-from stadtruf.queue import (
+from stadtruf.core.queue import (
     RING_GRACE,
     AgentLoggedIn,
     AgentLoggedOut,

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadtruf.agents import AgentsConfig, OverflowAnnounce, QueueSettings, load_agents
 from stadtruf.config import load
+from stadtruf.config.agents import AgentsConfig, OverflowAnnounce, QueueSettings, load_agents
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import Prompt
-from stadtruf.paths import sample_config_dir
-from stadtruf.queue_prompts import (
+from stadtruf.core.prompts import SpokenText
+from stadtruf.core.queue_prompts import (
     MAX_AHEAD,
     MAX_MINUTES,
     callback_confirmed,
@@ -27,7 +27,7 @@ from stadtruf.queue_prompts import (
     voicemail_saved,
     whisper,
 )
-from stadtruf.tts import SpokenText
+from stadtruf.paths import sample_config_dir
 
 
 @functools.cache

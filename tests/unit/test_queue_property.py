@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadtruf.agents import AgentsConfig, OverflowQueue
-from stadtruf.queue import (
+from stadtruf.config.agents import AgentsConfig, OverflowQueue
+from stadtruf.core.queue import (
     Activity,
     AgentLoggedIn,
     AgentLoggedOut,

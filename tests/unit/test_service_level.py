@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stadtruf.service_level import (
+from stadtruf.core.service_level import (
     TARGETS,
     Wait,
     abandon_rate,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadtruf.agents import AgentsConfig
-from stadtruf.queue import (
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core.queue import (
     AgentLoggedIn,
     AgentPaused,
     AgentRegistered,
@@ -25,7 +25,7 @@ from stadtruf.queue import (
     new_queue,
     step,
 )
-from stadtruf.wallboard import (
+from stadtruf.core.wallboard import (
     COUNTED_STATUSES,
     agent_views,
     elapsed_s,

@@ -11,7 +11,7 @@ Rules, first match wins (each is a `Rule`, the reason text says what matched):
 4. Nothing decided (withheld or foreign caller, unknown area code, tie-break ``ask``):
    ``town_menu`` – ask the caller "which town?" (`needs_town_menu`), or ``default_client``.
 
-Pure: no I/O, numbers go through `stadtruf.numbers.normalize` first.
+Pure: no I/O, numbers go through `stadtruf.core.numbers.normalize` first.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stadtruf.agents import DialledKind
 from stadtruf.config import ASK, ServiceCenterConfig
-from stadtruf.numbers import is_national, normalize
+from stadtruf.config.agents import DialledKind
+from stadtruf.core.numbers import is_national, normalize
 
 
 class Rule(StrEnum):

@@ -24,9 +24,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from stadtruf.agents import AgentsConfig, OverflowAnnounce
+from stadtruf.config.agents import AgentsConfig, OverflowAnnounce
 from stadtruf.config.load import ServiceCenterConfig
-from stadtruf.tts import SpokenText
+from stadtruf.core.prompts import SpokenText
 
 # Beyond these, the caller gets "more than …": exact numbers there help nobody, and the
 # bound keeps the set of sentences small enough to render before any call.

@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from stadtruf.agents import ANY, Agent
-from stadtruf.queue import AgentState, Caller, QueueState
+from stadtruf.config.agents import ANY, Agent
+from stadtruf.core.queue import AgentState, Caller, QueueState
 
 # Statuses counted per queue; `logged_out` agents are not part of a queue's staffing.
 COUNTED_STATUSES = ("ready", "ringing", "busy", "wrapup", "paused")

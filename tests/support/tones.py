@@ -100,7 +100,7 @@ async def wait_for_tone(
     rest: AriRest,
     channel_id: str,
     hz: int,
-    timeout: float,  # noqa: ASYNC109 - the deadline is part of the question
+    timeout: float,
 ) -> bool:
     """True once the armed detector heard `hz`; False if it did not within `timeout` s."""
     loop = asyncio.get_running_loop()

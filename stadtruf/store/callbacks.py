@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 
 import structlog
 
-from stadtruf.durable import fsync_dir
+from stadtruf.store.durable import fsync_dir
 
 log = structlog.get_logger(__name__)
 

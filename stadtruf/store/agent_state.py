@@ -23,9 +23,9 @@ from typing import Any
 
 import structlog
 
-from stadtruf.agents import AgentsConfig
-from stadtruf.durable import write_atomically
-from stadtruf.queue import AgentLoggedIn, AgentPaused, Event, QueueState
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.core.queue import AgentLoggedIn, AgentPaused, Event, QueueState
+from stadtruf.store.durable import write_atomically
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from stadtruf.agents import Agent, AgentsConfig, load_agents, resolve_password
 from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.config.agents import Agent, AgentsConfig, load_agents, resolve_password
 from stadtruf.config.problems import Problem
 
 AGENTS_FILE = Path("agents") / "agents.yaml"

@@ -31,7 +31,7 @@ Effects (the adapter does these):
 - `CallFinished(call, topic, outcome, waited, agent)` – the caller's time in the queue is over:
   `connected` (right after its `Connect`), `overflow` (after a final `Overflow`), `abandoned`
   (hung up) or `callback` (asked to be called back, `CallerLeft(reason="callback")`).
-  Exactly one per caller who joined; `waited` feeds `stadtruf.service_level`.
+  Exactly one per caller who joined; `waited` feeds `stadtruf.core.service_level`.
 
 Events (the adapter reports these): `CallerJoined`, `CallerLeft`, `AgentLoggedIn`,
 `AgentLoggedOut`, `AgentPaused(reason)`, `AgentReady`, `AgentRegistered`,
@@ -96,14 +96,14 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 from enum import Enum
 from typing import Literal
 
-from stadtruf.agents import (
+from stadtruf.config.agents import (
     AgentsConfig,
     OverflowAction,
     OverflowQueue,
     QueueRules,
 )
 from stadtruf.config.model import FrozenMap
-from stadtruf.service_level import expected_wait, whole_seconds
+from stadtruf.core.service_level import expected_wait, whole_seconds
 
 # The adapter normally reports RingTimedOut itself; the engine's own deadline is a safety net
 # against a lost event, so it gives the adapter this much head start.

@@ -6,11 +6,33 @@ rendered by `stadtruf.tts` before Asterisk needs them (see `stadtruf.service`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import MenuDefaults, MenuTree, Prompt
-from stadtruf.tts import SpokenText
+
+# Bump when the voice or the audio format changes: every cached rendering is then redone.
+_RENDERING_VERSION = "espeak-ng/8k-s16/1"
+INSTANCE_SOUNDS = "/stadtruf/sounds/tts"
+
+
+@dataclass(frozen=True)
+class SpokenText:
+    text: str
+    language: str
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(f"{_RENDERING_VERSION}\0{self.language}\0{self.text}".encode())
+        return digest.hexdigest()[:20]
+
+    @property
+    def media_uri(self) -> str:
+        """What ARI's play takes: Asterisk adds the .wav extension itself."""
+        return f"sound:{INSTANCE_SOUNDS}/{self.key}"
+
 
 # Where the config's sounds_dir appears inside Asterisk (the instance dir is /stadtruf).
 INSTANCE_RECORDINGS = "/stadtruf/sounds/custom"

@@ -40,9 +40,9 @@ from typing import Any, Literal, Protocol, cast
 import structlog
 from aiohttp import web
 
-from stadtruf.callbacks import STATUSES, CallbackStore, Status, UnknownCallback
-from stadtruf.queue import AUTOPAUSE, AgentState, QueueState
-from stadtruf.wallboard import agent_view, agent_views, queue_views
+from stadtruf.core.queue import AUTOPAUSE, AgentState, QueueState
+from stadtruf.core.wallboard import agent_view, agent_views, queue_views
+from stadtruf.store.callbacks import STATUSES, CallbackStore, Status, UnknownCallback
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +103,7 @@ class ApiAuth:
     """The credentials the API accepts. Secrets stay out of `repr` (and so out of logs).
 
     `passwords` maps agent id → SIP password; the caller resolves them with
-    `stadtruf.agents.resolve_password`. Empty values count as not configured.
+    `stadtruf.config.agents.resolve_password`. Empty values count as not configured.
     """
 
     token: str | None = field(default=None, repr=False)

@@ -1,0 +1,1 @@
+"""What stadtruf keeps on disk between runs: callbacks and voicemails, agents' state."""

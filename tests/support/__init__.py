@@ -1,0 +1,1 @@
+"""Helpers for the tests that the product does not need."""
