@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from stadtruf.core.numbers import is_national, normalize
+from stadtruf.core.record import CallerNumberStorage
 
 # Used when neither the menu, the client nor the service center says otherwise.
 BUILTIN_TIMEOUT = 5.0
@@ -398,6 +399,45 @@ class UnknownCaller(Frozen):
         return self
 
 
+class CallRecords(Frozen):
+    """Where the call records (one row per call) are kept, and how much of the caller's number.
+
+    SQLite by default; PostgreSQL for larger centers. The database is created and migrated at
+    start (stadtruf.store.records).
+    """
+
+    sqlite: str | None = Field(
+        default=None,
+        description="SQLite-Datei der Anrufliste, relativ zu dieser Datei; "
+        "ohne Angabe run/anrufe.sqlite",
+    )
+    postgresql: (
+        Annotated[
+            str,
+            _checked(
+                lambda v: v if v.startswith(("postgresql://", "postgres://")) else None,
+                "'{value}' ist keine PostgreSQL-Verbindung (z. B. 'postgresql://stadtruf@db/stadtruf')",
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Statt SQLite: PostgreSQL-Verbindung, z. B. "
+        "'postgresql://stadtruf@db.intern/stadtruf' (Passwort besser in ~/.pgpass)",
+    )
+    caller_number: CallerNumberStorage = Field(
+        default="area_code",
+        description="Rufnummer des Anrufers in der Anrufliste: full = vollständig, "
+        "area_code = nur die Vorwahl (z. B. 0203…), none = gar nicht (Datenschutz)",
+    )
+
+    @model_validator(mode="after")
+    def _one_database(self) -> CallRecords:
+        if self.sqlite is not None and self.postgresql is not None:
+            raise ValueError("entweder sqlite oder postgresql angeben, nicht beides")
+        return self
+
+
 class ServiceCenter(Frozen):
     """Settings shared by all clients of one service center."""
 
@@ -422,6 +462,7 @@ class ServiceCenter(Frozen):
     max_menu_prompts: int = Field(
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
     )
+    call_records: CallRecords = CallRecords()
 
 
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client
