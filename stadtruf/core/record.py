@@ -83,7 +83,7 @@ class CallRecord:
     call_id: str
     dialled: str
     arrived_at: float
-    last_seen_at: float  # time of the latest event: where a lost call is closed
+    last_seen_at: float  # the latest event, or the store's heartbeat: where a lost call ends
     caller: str | None = None
     withheld: bool = False
     client: str | None = None
@@ -263,6 +263,11 @@ def close_lost(r: CallRecord) -> CallRecord:
     if r.complete:
         return r
     return replace(_end(r, r.last_seen_at), outcome="lost", ringing=False)
+
+
+def seen(r: CallRecord, at: float) -> CallRecord:
+    """The call was still up at `at` (the store's heartbeat while nothing happens)."""
+    return r if r.complete or at <= r.last_seen_at else replace(r, last_seen_at=at)
 
 
 def with_wrap_up(r: CallRecord, seconds: float) -> CallRecord:
