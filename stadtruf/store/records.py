@@ -20,12 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.core.lifecycle import Arrived, Happened
 from stadtruf.core.record import (
     CallerNumberStorage,
@@ -146,7 +148,8 @@ class RecordStore:
         self._closed = True
         self._give_up_at = time.monotonic() + timeout
         self._queue.put(_Stop())
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # started (by `open`)
+            self._thread.join(timeout)
         self.engine.dispose()
 
     def __enter__(self) -> RecordStore:
@@ -246,3 +249,16 @@ class RecordStore:
             if record.complete:
                 del self._open[record.call_id]
         return True
+
+
+def open_records(
+    config: ServiceCenterConfig, run_dir: Path, clock: Callable[[], float] = time.time
+) -> RecordStore:
+    """The store as `service-center.yaml` says (`call_records:`), migrated and started."""
+    settings = config.service_center.call_records
+    return RecordStore.open(
+        records_db.database_url(settings, config.directory, run_dir),
+        caller_number=settings.caller_number,
+        area_codes=config.area_codes.keys(),
+        clock=clock,
+    )

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from stadtruf.config.load import load
 from stadtruf.config.model import CallRecords
 from stadtruf.core.lifecycle import (
     AgentAnswered,
@@ -36,7 +37,7 @@ from stadtruf.core.lifecycle import (
 )
 from stadtruf.core.record import CallRecord, fold, for_storage
 from stadtruf.store import records_db
-from stadtruf.store.records import RecordStore
+from stadtruf.store.records import RecordStore, open_records
 from stadtruf.store.records_schema import FIELDS, call_records, from_row, metadata
 from tests.support.call_events import ARRIVE, CASES, QUEUED, T0
 from tests.support.postgres import PostgresServer
@@ -199,7 +200,7 @@ _KILLED = textwrap.dedent(
     """
     import sys, time
     from stadtruf.core.lifecycle import Arrived, Happened, Queued
-    from stadtruf.store.records import RecordStore
+    from stadtruf.store.records import RecordStore, open_records
     store = RecordStore.open(sys.argv[1], heartbeat_s=0.1)
     now = time.time()
     store.record(Happened("killed", now, Arrived("115", "0203123456")))
@@ -295,6 +296,13 @@ def test_database_url_from_the_settings(tmp_path: Path) -> None:
 def test_settings_refused(settings_: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         CallRecords.model_validate(settings_)
+
+
+def test_opened_as_the_sample_config_says(tmp_path: Path) -> None:
+    config = load(ROOT / "config")
+    with open_records(config, tmp_path) as store:
+        store.record(Happened("c1", T0, Arrived("115", "+49 2041 123456")))
+    assert rows(f"sqlite:///{tmp_path}/anrufe.sqlite")["c1"].caller == "02041…"
 
 
 def test_writer_thread_is_gone_after_close(tmp_path: Path) -> None:
