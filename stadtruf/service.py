@@ -24,14 +24,8 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
-from stadtruf.api.agent_api import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    TOKEN_ENV,
-    ApiAuth,
-    ApiServer,
-    make_api,
-)
+from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
+from stadtruf.api.auth import TOKEN_ENV, ApiAuth
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.config import ConfigError, load
 from stadtruf.config.agents import AgentsConfig, check_agents, load_agents
@@ -86,7 +80,7 @@ class LiveConfig:
         self,
         directory: Path,
         config: ServiceCenterConfig,
-        prepare: Callable[[ServiceCenterConfig, AgentsConfig | None], None] | None = None,
+        prepare: Callable[[ServiceCenterConfig, AgentsConfig | None], object] | None = None,
         activate: Callable[[], Awaitable[None]] | None = None,
         *,
         agents: AgentsConfig | None = None,

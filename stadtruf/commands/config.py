@@ -23,7 +23,7 @@ from stadtruf.service import read_pid
 DEFAULT_DIR = Path("config")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("config", help="Konfiguration prüfen oder JSON Schema ausgeben")
     sub = parser.add_subparsers(dest="config_command", metavar="AKTION", required=True)
 

@@ -260,7 +260,7 @@ class AgentsConfig(Frozen):
     """The agents file, validated; built by `load_agents` (or directly in tests)."""
 
     defaults: QueueSettings = QueueSettings()
-    queues: Annotated[dict[Identifier, QueueSettings], AfterValidator(_freeze)] = Field(
+    queues: Annotated[Mapping[Identifier, QueueSettings], AfterValidator(_freeze)] = Field(
         default_factory=FrozenMap, description="Einstellungen je Thema"
     )
     agents: tuple[Agent, ...] = Field(default=(), description="Die Agenten")

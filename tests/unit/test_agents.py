@@ -16,6 +16,7 @@ from stadtruf.config.agents import (
     OverflowCallback,
     OverflowQueue,
     QueueSettings,
+    Skill,
     check_agents,
     load_agents,
     resolve_password,
@@ -267,7 +268,7 @@ def test_a_copy_with_other_defaults_answers_with_its_own_rules() -> None:
     changed = base.model_copy(
         update={
             "defaults": QueueSettings(wrapup=6),
-            "agents": (Agent(id="agent-9", name="Neu", skills=({"topic": "*"},)),),
+            "agents": (Agent(id="agent-9", name="Neu", skills=(Skill(topic="*"),)),),
         }
     )
     assert changed.rules("kfz").wrapup == 6
