@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
+from ari_app.events import Event
 from ari_app.handoff import queue_bridge_id
 from stadtruf.config import load
 from stadtruf.config.agents import AgentsConfig, QueueSettings, load_agents
@@ -169,12 +170,11 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
         )
         bridge = f"{CONVERSATION_PREFIX}{channel}"
         for member in (channel, leg):
-            await observer.wait_for(
-                lambda e, m=member: (
-                    on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
-                ),
-                since=since,
-            )
+
+            def in_conversation(e: Event, m: str = member) -> bool:
+                return on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
+
+            await observer.wait_for(in_conversation, since=since)
         whisper_end = await observer.wait_for(
             lambda e: (
                 e.type == "PlaybackFinished" and e.raw["playback"]["target_uri"] == f"channel:{leg}"
@@ -557,7 +557,11 @@ async def test_voicemail_when_nobody_is_there(
                 await call.wait_ended(timeout=20)
             else:
                 await call.hangup()
-            await eventually(lambda n=number: any(c.number == n for c in queue.callbacks.list()))
+
+            def stored(n: str = number) -> bool:
+                return any(c.number == n for c in queue.callbacks.list())
+
+            await eventually(stored)
 
         stored = queue.callbacks.list()
         assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [
@@ -615,8 +619,10 @@ async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
     path = agents_path(directory)
 
     def write_agents(agents: list[dict[str, Any]]) -> AgentsConfig:
-        data = {"defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True))}
-        data["agents"] = agents
+        data: dict[str, object] = {
+            "defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True)),
+            "agents": agents,
+        }
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return load_agents(path)
 
