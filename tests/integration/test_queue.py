@@ -534,7 +534,8 @@ async def test_voicemail_when_nobody_is_there(
     saved = voicemail_saved("de")[0].media_uri
     async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
         queue = queue_of(service)
-        assert queue.callbacks is not None
+        callbacks = queue.callbacks
+        assert callbacks is not None
         for number, end in [("02041555571", "#"), ("02041555572", "hangup")]:
             since = observer.mark()
             call = await carrier.call("02041700", caller=number, caller_name="Max Mustermann")
@@ -558,12 +559,12 @@ async def test_voicemail_when_nobody_is_there(
             else:
                 await call.hangup()
 
-            def stored(n: str = number) -> bool:
-                return any(c.number == n for c in queue.callbacks.list())
+            def kept(n: str = number) -> bool:
+                return any(c.number == n for c in callbacks.list())
 
-            await eventually(stored)
+            await eventually(kept)
 
-        stored = queue.callbacks.list()
+        stored = callbacks.list()
         assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [
             ("02041555571", "bottrop", "ordnungsamt", "voicemail"),
             ("02041555572", "bottrop", "ordnungsamt", "voicemail"),
