@@ -38,7 +38,7 @@ class ApiAuth:
     """The credentials the API accepts. Secrets stay out of `repr` (and so out of logs).
 
     `passwords` maps agent id → SIP password; the caller resolves them with
-    `stadtruf.config.agents.resolve_password`. Empty values count as not configured.
+    `stadtruf.config.passwords.resolve_password`. Empty values count as not configured.
     """
 
     token: str | None = field(default=None, repr=False)

@@ -22,9 +22,9 @@ import yaml
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.events import Event
 from ari_app.handoff import queue_bridge_id
-from stadtruf.config import load
-from stadtruf.config.agents import AgentsConfig, QueueSettings, load_agents
-from stadtruf.config.agents_files import agents_path
+from stadtruf.config import load_site
+from stadtruf.config.agents import AgentsConfig, QueueSettings
+from stadtruf.config.site import agents_path
 from stadtruf.core.prompts import SpokenText
 from stadtruf.core.queue_prompts import (
     callback_offer,
@@ -619,17 +619,19 @@ async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
     shutil.copytree(sample_config_dir(), directory)
     path = agents_path(directory)
 
-    def write_agents(agents: list[dict[str, Any]]) -> AgentsConfig:
+    def write_agents(agents: list[dict[str, Any]]) -> None:
         data: dict[str, object] = {
             "defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True)),
             "agents": agents,
         }
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        return load_agents(path)
 
     anna = {"id": "agent-101", "name": "Anna", "skills": [{"level": 2}]}
-    agents = write_agents([anna])
-    live = LiveConfig(directory, load(directory), agents=agents)
+    write_agents([anna])
+    loaded = load_site(directory)
+    agents = loaded.agents
+    assert agents is not None
+    live = LiveConfig(directory, loaded.config, agents=agents)
     phones.behaviour.update({"agent-101": "answer", "agent-103": "answer"})
     async with queue_service(
         site, tmp_path, logged_in=("agent-101",), agents=agents, live=live

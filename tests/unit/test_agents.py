@@ -17,10 +17,9 @@ from stadtruf.config.agents import (
     OverflowQueue,
     QueueSettings,
     Skill,
-    check_agents,
-    load_agents,
-    resolve_password,
 )
+from stadtruf.config.agents_load import check_agents, load_agents
+from stadtruf.config.passwords import resolve_password
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "config/agents/agents.yaml"
