@@ -25,7 +25,6 @@ from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
     ARI_USER,
-    TEST_PLAN,
     agent_phones_settings,
     carrier_settings,
     rootfs_path,
@@ -38,6 +37,7 @@ from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, build_app, install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
+from tests.support.addresses import TEST_PLAN
 
 if TYPE_CHECKING:
     from tests.integration.phones import Phones

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import aiohttp
 
-from stadtruf.asterisk.topology import test_address
 from stadtruf.testcall import TestCarrier
+from tests.support.addresses import address_in_test_net
 
-CENTER, CARRIER, PHONES = test_address(31), test_address(32), test_address(33)
+CENTER, CARRIER, PHONES = address_in_test_net(31), address_in_test_net(32), address_in_test_net(33)
 API_TOKEN = "test-supervisor-token"
 
 
@@ -104,9 +104,9 @@ async def test_a_killed_up_leaves_no_asterisk_behind(tmp_path: Path) -> None:
         env,
         "--no-test-phones",
         "--address",
-        test_address(34),
+        address_in_test_net(34),
         "--carrier-address",
-        test_address(35),
+        address_in_test_net(35),
     )
     try:
         await connected(process)
