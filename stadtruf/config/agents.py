@@ -274,6 +274,11 @@ class AgentsConfig(Frozen):
         return copy
 
     @property
+    def source(self) -> Source | None:
+        """The file it was loaded from, to point problems at; None when built in code."""
+        return self._source
+
+    @property
     def by_id(self) -> Mapping[str, Agent]:
         return self._by_id
 

@@ -34,8 +34,7 @@ from stadtruf.config.agents import (
     Skill,
     layered_rules,
 )
-from stadtruf.config.load import ServiceCenterConfig
-from stadtruf.config.load import _problem as _config_problem
+from stadtruf.config.load import ServiceCenterConfig, validation_problem
 from stadtruf.config.model import Prompt, QueueAction
 from stadtruf.config.problems import ConfigError, Problem
 from stadtruf.config.yamlsource import Source, read
@@ -80,7 +79,8 @@ def _known_keys() -> frozenset[str]:
 
 def _problem(source: Source, error: ErrorDetails) -> Problem:
     loc = [item for item in error["loc"] if not str(item).startswith(OVERFLOW_TAG)]
-    error = ErrorDetails(**{**error, "loc": tuple(loc)})
+    error = error.copy()
+    error["loc"] = tuple(loc)
     if error["type"] == "extra_forbidden":
         # The config loader's hint knows only client keys; suggest ours.
         last = str(loc[-1]) if loc else ""
@@ -92,7 +92,7 @@ def _problem(source: Source, error: ErrorDetails) -> Problem:
     if error["type"] == "overflow":
         where = ".".join(str(item) for item in loc)
         return source.problem(loc, f"{where}: {OVERFLOW_HELP}")
-    return _config_problem(source, error)
+    return validation_problem(source, error)
 
 
 def _own_problems(source: Source, config: AgentsConfig) -> Iterator[Problem]:
@@ -135,7 +135,7 @@ def _overflows(rules: QueueRules) -> bool:
 def check_agents(agents: AgentsConfig, center: ServiceCenterConfig) -> list[Problem]:
     """References from the agents file into the service center: topics and clients exist, and
     every topic a menu queues to has at least one agent with a matching skill."""
-    source = agents._source
+    source = agents.source
     topics = frozenset(center.service_center.topics)
     clients = frozenset(center.clients)
 

@@ -125,7 +125,7 @@ def _missing(agent: Agent, base_dir: Path) -> str:
 def _problem(
     agents: AgentsConfig, base_dir: Path, loc: tuple[str | int, ...], message: str
 ) -> Problem:
-    source = agents._source
+    source = agents.source
     if source is None:  # built in code, not loaded: no positions to point at
         return Problem(base_dir / AGENTS_FILE.name, 1, 1, message)
     return source.problem(loc, message)
