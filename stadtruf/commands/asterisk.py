@@ -15,7 +15,6 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -25,6 +24,7 @@ from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.asterisk.topology import DEFAULT_PLAN
+from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
 from stadtruf.paths import sample_config_dir
@@ -35,7 +35,7 @@ AGENTS_CONF = "pjsip_agents.conf"
 RELOADED_MODULES = ("res_pjsip.so", "pbx_config.so")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("asterisk", help="Asterisk files rendered from the config")
     commands = parser.add_subparsers(dest="asterisk_command", metavar="COMMAND", required=True)
     render = commands.add_parser(

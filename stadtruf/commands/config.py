@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.schema import KINDS, schema_text
 from stadtruf.config.site import AGENTS_FILE
@@ -22,7 +23,7 @@ from stadtruf.service import read_pid
 DEFAULT_DIR = Path("config")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser("config", help="Konfiguration prüfen oder JSON Schema ausgeben")
     sub = parser.add_subparsers(dest="config_command", metavar="AKTION", required=True)
 

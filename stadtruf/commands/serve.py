@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
 from stadtruf.paths import run_dir, sample_config_dir
@@ -20,7 +20,7 @@ from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "serve",
         help="run the Stasis app against a running Asterisk",

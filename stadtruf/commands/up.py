@@ -18,7 +18,6 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
 
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
@@ -34,6 +33,7 @@ from stadtruf.asterisk.topology import (
     rootfs_path,
     servicecenter_settings,
 )
+from stadtruf.cli import Subcommands
 from stadtruf.commands.serve import add_common_arguments
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.agents import AgentsConfig
@@ -52,7 +52,7 @@ from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "up",
         help="run Asterisk + the Stasis app + the test carrier on this machine",
