@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
 
 from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event
+from ari_app.port import Ari
 from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
-from ari_app.stream import EventStream
+from ari_app.stream import EventStream, OnConnect
 from stadtruf.core.menu import DigitTimeout
 
 
@@ -57,10 +58,40 @@ EventHook = Callable[[Event], None]
 ConnectHook = Callable[[], Awaitable[None]]
 
 
+class EventSource(Protocol):
+    """The app's events, as `EventStream` yields them: `on_connect` runs before each
+    (re)connect's first event; iteration ends after `close()`."""
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    async def close(self) -> None: ...
+
+
+# How the app reaches Asterisk: given the HTTP session, the settings and the resync to run on
+# every (re)connect, the REST client and the event source. Tests pass a fake.
+Connect = Callable[[aiohttp.ClientSession, AriSettings, OnConnect], tuple[Ari, EventSource]]
+
+
+def connect_ari(
+    session: aiohttp.ClientSession, settings: AriSettings, on_connect: OnConnect
+) -> tuple[Ari, EventSource]:
+    """The real thing: our ARI REST client and the event WebSocket."""
+    rest = AriRest(session, settings.url, settings.user, settings.password)
+    stream = EventStream(
+        session,
+        settings.url,
+        settings.app,
+        settings.user,
+        settings.password,
+        on_connect=on_connect,
+    )
+    return rest, stream
+
+
 class CallContext:
     """What a call handler gets: the REST client, its channel, and its own event queue."""
 
-    def __init__(self, rest: AriRest, channel: dict[str, Any], args: tuple[str, ...]) -> None:
+    def __init__(self, rest: Ari, channel: dict[str, Any], args: tuple[str, ...]) -> None:
         self.rest = rest
         self.channel = channel
         self.args = args
@@ -92,6 +123,7 @@ class StasisApplication:
     `routes` picks another runner by the first Stasis argument (``agent-leg`` for the
     queue's calls to agents). `on_event` hooks see every event no call task takes (rings not
     yet answered, endpoint state); `on_connect` hooks run after each (re)connect.
+    `connect` reaches Asterisk (`connect_ari`, or a fake in tests).
     """
 
     def __init__(
@@ -100,22 +132,26 @@ class StasisApplication:
         run_call: CallRunner,
         *,
         routes: Mapping[str, CallRunner] | None = None,
+        connect: Connect = connect_ari,
     ) -> None:
         self.settings = settings
         self._run_call = run_call
         self._routes = dict(routes or {})
+        self._connect = connect
         self.on_event: list[EventHook] = []
         self.on_connect: list[ConnectHook] = []
         self.on_stop: list[ConnectHook] = []  # after the calls are handed back
         self._calls: dict[str, tuple[CallContext, asyncio.Task[None]]] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self._stream: EventStream | None = None
+        self._rest: Ari | None = None
+        self._stream: EventSource | None = None
         self._stopping = False
         self.ready = asyncio.Event()
 
     @property
-    def rest(self) -> AriRest:
+    def rest(self) -> Ari:
         """The REST client; exists while `run()` runs."""
+        if self._rest is None:
+            raise RuntimeError("the Stasis application is not running")
         return self._rest
 
     @property
@@ -124,17 +160,7 @@ class StasisApplication:
 
     async def run(self) -> None:
         async with aiohttp.ClientSession() as session:
-            self._session = session
-            rest = AriRest(session, self.settings.url, self.settings.user, self.settings.password)
-            self._rest = rest
-            self._stream = EventStream(
-                session,
-                self.settings.url,
-                self.settings.app,
-                self.settings.user,
-                self.settings.password,
-                on_connect=self._resync,
-            )
+            self._rest, self._stream = self._connect(session, self.settings, self._resync)
             try:
                 async for event in self._stream:
                     self._dispatch(event)
@@ -173,7 +199,7 @@ class StasisApplication:
         channel_id = str(channel["id"])
         if channel_id in self._calls:
             return
-        context = CallContext(self._rest, channel, args)
+        context = CallContext(self.rest, channel, args)
         runner = self._routes.get(args[0], self._run_call) if args else self._run_call
         if self._stopping:
             task = asyncio.create_task(self._send_to_apology(channel_id))
@@ -198,7 +224,7 @@ class StasisApplication:
 
     async def _send_to_apology(self, channel_id: str) -> None:
         try:
-            await self._rest.continue_in_dialplan(
+            await self.rest.continue_in_dialplan(
                 channel_id, context=APOLOGY_CONTEXT, extension=APOLOGY_EXTEN, priority=1
             )
         except AriNotFound:
@@ -206,13 +232,13 @@ class StasisApplication:
         except AriError:
             log.warning("call.apology_failed_hanging_up", channel_id=channel_id)
             with contextlib.suppress(AriError):
-                await self._rest.hangup(channel_id)
+                await self.rest.hangup(channel_id)
 
     # -- resync and shutdown -------------------------------------------------------------
 
     async def _resync(self) -> None:
         """Asterisk is the store of record: align our calls with its channels in Stasis."""
-        channels = await self._rest.list_channels()
+        channels = await self.rest.list_channels()
         in_app = {
             str(ch["id"]): ch
             for ch in channels
@@ -228,7 +254,7 @@ class StasisApplication:
         # such, not run through the menu again.
         talking = {
             str(member): str(bridge["id"])
-            for bridge in await self._rest.list_bridges()
+            for bridge in await self.rest.list_bridges()
             if str(bridge.get("id", "")).startswith(CONVERSATION_BRIDGE_PREFIX)
             for member in bridge.get("channels", ())
         }

@@ -11,6 +11,7 @@ import asyncio
 import aiohttp
 
 from ari_app.events import Event
+from ari_app.port import Ari
 from ari_app.rest import AriRest
 from ari_app.stream import EventStream
 
@@ -26,7 +27,7 @@ class Listener:
         *,
         subscribe_all: bool = False,
     ) -> None:
-        self.rest = AriRest(session, url, user, password)
+        self.rest: Ari = AriRest(session, url, user, password)
         self._connected = asyncio.Event()
         self._stream = EventStream(
             session,

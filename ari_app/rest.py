@@ -286,7 +286,11 @@ class AriRest:
         self, channel_id: str, dtmf: str, *, between_ms: int = 100, duration_ms: int = 100
     ) -> None:
         """Send DTMF digits (0-9, A-D, *, #; ',' pauses) to the channel."""
-        params = {"dtmf": dtmf, "between": between_ms, "duration": duration_ms}
+        params: dict[str, ParamValue] = {
+            "dtmf": dtmf,
+            "between": between_ms,
+            "duration": duration_ms,
+        }
         await self.request("POST", f"/channels/{_seg(channel_id)}/dtmf", params=params)
 
     async def set_var(self, channel_id: str, name: str, value: str) -> None:

@@ -32,7 +32,7 @@ import structlog
 from ari_app.settings import AriSettings
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_settings
-from stadtruf.config import load
+from stadtruf.config import load_site
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, build_app, install_prompts
@@ -107,7 +107,7 @@ def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tupl
 
 
 async def measure(args: argparse.Namespace) -> list[Result]:
-    config = load(sample_config_dir())
+    config = load_site(sample_config_dir()).config
     greeting = config.clients["bottrop"].greeting
     assert greeting is not None
     password = secrets.token_urlsafe(18)

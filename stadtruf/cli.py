@@ -10,6 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import TypeAlias
+
+# What a command module's `register` gets: the parser's subcommands, to add its own to.
+# (A string: argparse's class is generic for type checkers only.)
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Modules that contribute subcommands, in the order `--help` lists them.
 _COMMAND_MODULES = (

@@ -24,19 +24,11 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
-from stadtruf.api.agent_api import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    TOKEN_ENV,
-    ApiAuth,
-    ApiServer,
-    make_api,
-)
+from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
+from stadtruf.api.auth import TOKEN_ENV, ApiAuth
 from stadtruf.asterisk.dialplan import render_numbers_context
-from stadtruf.config import ConfigError, load
-from stadtruf.config.agents import AgentsConfig, check_agents, load_agents
-from stadtruf.config.agents_files import agents_path
-from stadtruf.config.load import ServiceCenterConfig
+from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
+from stadtruf.config.agents import AgentsConfig
 from stadtruf.core.prompts import spoken_texts
 from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.paths import run_dir
@@ -86,7 +78,7 @@ class LiveConfig:
         self,
         directory: Path,
         config: ServiceCenterConfig,
-        prepare: Callable[[ServiceCenterConfig, AgentsConfig | None], None] | None = None,
+        prepare: Callable[[ServiceCenterConfig, AgentsConfig | None], object] | None = None,
         activate: Callable[[], Awaitable[None]] | None = None,
         *,
         agents: AgentsConfig | None = None,
@@ -106,13 +98,10 @@ class LiveConfig:
 
     def reload(self) -> bool:
         try:
-            config = load(self.directory)
-            agents = self.agents
-            if agents is not None:
-                agents = load_agents(agents_path(self.directory))
-                problems = check_agents(agents, config)
-                if problems:
-                    raise ConfigError(problems)
+            # A running queue needs its agents file; without a queue it is checked, not used.
+            site = load_site(self.directory, require_agents=self.agents is not None)
+            config = site.config
+            agents = site.agents if self.agents is not None else None
             if self._prepare is not None:
                 self._prepare(config, agents)
         except ConfigError as exc:

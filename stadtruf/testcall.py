@@ -115,7 +115,8 @@ class TestCarrier(Listener):
             channel_id=channel_id,
             timeout=int(answer_timeout),
         )
-        ended = asyncio.ensure_future(call.ended.wait())
+        # Both as waiters on the call's events, so one wait covers either outcome.
+        ended = self._wait(channel_id, lambda e: e.type in _ENDED)
         done, _ = await asyncio.wait(
             {answered, ended}, timeout=answer_timeout + 2, return_when=asyncio.FIRST_COMPLETED
         )

@@ -7,7 +7,6 @@ use the standard ports and the trunk is identified by source address as with a r
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,18 +29,9 @@ class AddressPlan:
     http_port: int = 8088
 
 
-def test_address(host: int) -> str:
-    """A loopback address for the tests: 127.0.0.<host>, or in `STADTRUF_TEST_NET` (e.g.
-    ``127.0.5``), so that two checkouts can run their integration tests side by side."""
-    return f"{os.environ.get('STADTRUF_TEST_NET', '127.0.0')}.{host}"
-
-
-# `./dev up` and the README use the default plan; tests use their own addresses so that they
-# can run while a developer's service center is up.
+# `./dev up` and the README use the default plan; tests use their own addresses
+# (tests/support/addresses.py) so that they can run while a developer's service center is up.
 DEFAULT_PLAN = AddressPlan()
-TEST_PLAN = AddressPlan(
-    servicecenter=test_address(21), carrier=test_address(22), agents=test_address(23)
-)
 
 
 def servicecenter_settings(

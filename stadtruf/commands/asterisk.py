@@ -15,7 +15,6 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -25,8 +24,9 @@ from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
 from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.asterisk.topology import DEFAULT_PLAN
-from stadtruf.config import ConfigError, load
-from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
+from stadtruf.cli import Subcommands
+from stadtruf.config import ConfigError, load_site
+from stadtruf.config.passwords import agent_endpoints
 from stadtruf.paths import sample_config_dir
 
 NUMBERS_FILE = "stadtruf-numbers.conf"
@@ -35,7 +35,7 @@ AGENTS_CONF = "pjsip_agents.conf"
 RELOADED_MODULES = ("res_pjsip.so", "pbx_config.so")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("asterisk", help="Asterisk files rendered from the config")
     commands = parser.add_subparsers(dest="asterisk_command", metavar="COMMAND", required=True)
     render = commands.add_parser(
@@ -64,14 +64,14 @@ def render_command(args: argparse.Namespace) -> int:
     # Everything is checked before anything is written: a half-updated folder (numbers new,
     # agents old) is worse than none, especially with --reload.
     try:
-        config = load(args.config)
-        agents = load_agents_for(args.config)
+        site = load_site(args.config)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    config, agents = site.config, site.agents
     endpoints: list[AgentEndpoint] = []
     if agents is not None:
-        endpoints, problems = agent_endpoints(agents, os.environ, agents_path(args.config).parent)
+        endpoints, problems = agent_endpoints(agents, os.environ, site.agents_dir)
         if problems:
             for problem in problems:
                 print(problem, file=sys.stderr)

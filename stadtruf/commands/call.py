@@ -19,6 +19,7 @@ import aiohttp
 from ari_app.events import Event
 from stadtruf import logging as stadtruf_logging
 from stadtruf.asterisk.topology import ARI_USER, DEFAULT_PLAN
+from stadtruf.cli import Subcommands
 from stadtruf.observer import Observer
 from stadtruf.paths import run_dir
 from stadtruf.testcall import CallFailed, TestCarrier
@@ -26,7 +27,7 @@ from stadtruf.testcall import CallFailed, TestCarrier
 _REPORTED_VARIABLES = ("STADTRUF_CLIENT", "STADTRUF_TOPIC", "STADTRUF_ROUTE")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "call",
         help="echter SIP-Testanruf über den laufenden Dienst (stadtruf up)",

@@ -14,16 +14,16 @@ import signal
 import sys
 from pathlib import Path
 
-from stadtruf.config import ConfigError, Problem, load
-from stadtruf.config.agents import check_agents
-from stadtruf.config.agents_files import AGENTS_FILE, load_agents_for
+from stadtruf.cli import Subcommands
+from stadtruf.config import ConfigError, load_site
 from stadtruf.config.schema import KINDS, schema_text
+from stadtruf.config.site import AGENTS_FILE
 from stadtruf.service import read_pid
 
 DEFAULT_DIR = Path("config")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser("config", help="Konfiguration prüfen oder JSON Schema ausgeben")
     sub = parser.add_subparsers(dest="config_command", metavar="AKTION", required=True)
 
@@ -66,27 +66,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def check_command(args: argparse.Namespace) -> int:
-    problems: list[Problem] = []
-    cfg = None
     try:
-        cfg = load(args.directory)
+        site = load_site(args.directory)
     except ConfigError as exc:
-        problems += exc.problems
-    # The agents file is read even when the clients are broken: the admin gets every problem
-    # in one run. Its references into topics and clients need a loaded service center.
-    agents = None
-    try:
-        agents = load_agents_for(args.directory)
-    except ConfigError as exc:
-        problems += exc.problems
-    if cfg is not None and agents is not None:
-        problems += check_agents(agents, cfg)
-    if problems or cfg is None:
-        for problem in problems:
+        for problem in exc.problems:
             print(problem)
-        count = len(problems)
+        count = len(exc.problems)
         print(f"{count} Fehler" if count != 1 else "1 Fehler", file=sys.stderr)
         return 1
+    cfg, agents = site.config, site.agents
     numbers = sum(len(c.switchboard_numbers) for c in cfg.clients.values())
     staff = f", {len(agents.agents)} Agenten" if agents is not None else ""
     print(

@@ -7,21 +7,20 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
-from stadtruf.config import ConfigError, load
-from stadtruf.config.agents import check_agents
-from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
+from stadtruf.cli import Subcommands
+from stadtruf.config import ConfigError, load_site
+from stadtruf.config.passwords import agent_endpoints
 from stadtruf.paths import run_dir, sample_config_dir
 from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "serve",
         help="run the Stasis app against a running Asterisk",
@@ -63,22 +62,19 @@ def serve(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
     try:
         settings = AriSettings.from_env()
-        config = load(args.config)
-        agents = load_agents_for(args.config)
+        site = load_site(args.config)
     except SettingsError as exc:
         print(f"stadtruf serve: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    config, agents = site.config, site.agents
     passwords: dict[str, str] = {}
     if agents is not None:
-        problems = check_agents(agents, config)
-        endpoints, missing = agent_endpoints(agents, os.environ, agents_path(args.config).parent)
-        for problem in [*problems, *missing]:
+        endpoints, missing = agent_endpoints(agents, os.environ, site.agents_dir)
+        for problem in missing:
             print(problem, file=sys.stderr)
-        if problems:
-            return 1
         passwords = {e.id: e.password for e in endpoints}
     live = LiveConfig(args.config, config, agents=agents)
     service = build_service(

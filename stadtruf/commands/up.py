@@ -18,7 +18,6 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
 
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
@@ -34,15 +33,12 @@ from stadtruf.asterisk.topology import (
     rootfs_path,
     servicecenter_settings,
 )
+from stadtruf.cli import Subcommands
 from stadtruf.commands.serve import add_common_arguments
-from stadtruf.config import ConfigError, load
-from stadtruf.config.agents import AgentsConfig, check_agents
-from stadtruf.config.agents_files import (
-    agent_endpoints,
-    agents_path,
-    demo_passwords,
-    load_agents_for,
-)
+from stadtruf.config import ConfigError, load_site
+from stadtruf.config.agents import AgentsConfig
+from stadtruf.config.passwords import agent_endpoints, demo_passwords
+from stadtruf.config.site import agents_path
 from stadtruf.paths import run_dir
 from stadtruf.service import (
     ApiSettings,
@@ -56,7 +52,7 @@ from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "up",
         help="run Asterisk + the Stasis app + the test carrier on this machine",
@@ -111,17 +107,12 @@ def ari_password() -> str:
 def up(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
     try:
-        config = load(args.config)
-        agents = load_agents_for(args.config)
+        # The same gate as `stadtruf config check`: what it refuses does not start either.
+        site = load_site(args.config)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if agents is not None:
-        # The same gate as `stadtruf config check`: what it refuses does not start either.
-        problems = check_agents(agents, config)
-        if problems:
-            print("\n".join(str(p) for p in problems), file=sys.stderr)
-            return 1
+    config, agents = site.config, site.agents
     endpoints = agent_phone_endpoints(agents, args) if agents is not None else []
     password = ari_password()
     plan = AddressPlan(

@@ -1,7 +1,9 @@
-"""Configuration of one service center: its clients, numbers, topics and menus.
+"""Configuration of one service center: its clients, numbers, topics and menus, and its agents.
 
-`load(directory)` returns a complete, immutable `ServiceCenterConfig` or raises `ConfigError`,
-whose `.problems` say `file:line:col: what is wrong` for the admin. See docs/config.md.
+`load_site(directory)` returns the checked config directory as a `Site`: a complete, immutable
+`ServiceCenterConfig` and the agents file (if any), or raises `ConfigError`, whose `.problems`
+say `file:line:col: what is wrong` for the admin. See docs/config.md. (`load(directory)` reads
+the clients' config alone, for tools that have no use for agents.)
 """
 
 from stadtruf.config.load import SERVICE_CENTER_FILE, ServiceCenterConfig, load
@@ -26,6 +28,7 @@ from stadtruf.config.model import (
     UnknownCaller,
 )
 from stadtruf.config.problems import ConfigError, Problem
+from stadtruf.config.site import Site, load_site
 
 __all__ = [
     "ASK",
@@ -46,9 +49,11 @@ __all__ = [
     "RepeatAction",
     "ServiceCenter",
     "ServiceCenterConfig",
+    "Site",
     "SubmenuAction",
     "Topic",
     "TransferAction",
     "UnknownCaller",
     "load",
+    "load_site",
 ]

@@ -10,20 +10,17 @@ One file (see `config/agents/agents.yaml`) holds
 
 No secrets live here: an agent's SIP password comes from the environment variable
 `STADTRUF_AGENT_<ID>_PASSWORD` (`agent-101` → `STADTRUF_AGENT_AGENT_101_PASSWORD`) or from the
-file named by `password_file` (relative to the agents file). The model only names the place.
+file named by `password_file` (relative to the agents file). The model only names the place
+(`stadtruf.config.passwords` reads it).
 
-`load_agents(path)` returns an immutable `AgentsConfig` or raises `ConfigError` with
-`file:line:col` problems, like `stadtruf.config.load`. `check_agents(agents, center)` checks the
-references into the service center's topics and clients. Messages are for the admin (German).
+This module is the file's shape; `stadtruf.config.agents_load` reads and checks it, and
+`stadtruf.config.site.load_site` loads it together with the clients' config.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -33,24 +30,19 @@ from pydantic import (
     Field,
     PrivateAttr,
     Tag,
-    ValidationError,
     model_validator,
 )
 
-from stadtruf.config.load import ServiceCenterConfig
-from stadtruf.config.load import _problem as _config_problem
 from stadtruf.config.model import (
     Frozen,
     FrozenMap,
     Identifier,
     Prompt,
-    QueueAction,
     TransferTarget,
     _checked,
     _freeze,
 )
-from stadtruf.config.problems import ConfigError, Problem
-from stadtruf.config.yamlsource import Source, read
+from stadtruf.config.yamlsource import Source
 
 ANY = "*"
 Strategy = Literal["longest_idle", "round_robin", "fewest_calls"]
@@ -149,25 +141,25 @@ OverflowAction = (
     OverflowQueue | OverflowTransfer | OverflowCallback | OverflowAnnounce | OverflowVoicemail
 )
 _OVERFLOW_KEYS = ("queue", "transfer", "callback", "announce", "voicemail")
-_OVERFLOW_HELP = "erwartet eines von queue, transfer, callback: true, announce, voicemail: true"
-_TAG = "overflow:"  # prefix keeps union tags apart from real keys in error locations
+OVERFLOW_HELP = "erwartet eines von queue, transfer, callback: true, announce, voicemail: true"
+OVERFLOW_TAG = "overflow:"  # prefix keeps union tags apart from real keys in error locations
 
 
 def _overflow_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        return next((_TAG + key for key in _OVERFLOW_KEYS if key in value), None)
+        return next((OVERFLOW_TAG + key for key in _OVERFLOW_KEYS if key in value), None)
     if isinstance(value, BaseModel):
-        return _TAG + next(iter(type(value).model_fields))
+        return OVERFLOW_TAG + next(iter(type(value).model_fields))
     return None
 
 
 OverflowField = Annotated[
-    Annotated[OverflowQueue, Tag(_TAG + "queue")]
-    | Annotated[OverflowTransfer, Tag(_TAG + "transfer")]
-    | Annotated[OverflowCallback, Tag(_TAG + "callback")]
-    | Annotated[OverflowAnnounce, Tag(_TAG + "announce")]
-    | Annotated[OverflowVoicemail, Tag(_TAG + "voicemail")],
-    Discriminator(_overflow_tag, custom_error_type="overflow", custom_error_message=_OVERFLOW_HELP),
+    Annotated[OverflowQueue, Tag(OVERFLOW_TAG + "queue")]
+    | Annotated[OverflowTransfer, Tag(OVERFLOW_TAG + "transfer")]
+    | Annotated[OverflowCallback, Tag(OVERFLOW_TAG + "callback")]
+    | Annotated[OverflowAnnounce, Tag(OVERFLOW_TAG + "announce")]
+    | Annotated[OverflowVoicemail, Tag(OVERFLOW_TAG + "voicemail")],
+    Discriminator(_overflow_tag, custom_error_type="overflow", custom_error_message=OVERFLOW_HELP),
 ]
 
 
@@ -257,10 +249,10 @@ BUILTIN = QueueRules()
 
 
 class AgentsConfig(Frozen):
-    """The agents file, validated; built by `load_agents` (or directly in tests)."""
+    """The agents file, validated; built by `agents_load.load_agents` (or directly in tests)."""
 
     defaults: QueueSettings = QueueSettings()
-    queues: Annotated[dict[Identifier, QueueSettings], AfterValidator(_freeze)] = Field(
+    queues: Annotated[Mapping[Identifier, QueueSettings], AfterValidator(_freeze)] = Field(
         default_factory=FrozenMap, description="Einstellungen je Thema"
     )
     agents: tuple[Agent, ...] = Field(default=(), description="Die Agenten")
@@ -282,20 +274,26 @@ class AgentsConfig(Frozen):
         return copy
 
     @property
+    def source(self) -> Source | None:
+        """The file it was loaded from, to point problems at; None when built in code."""
+        return self._source
+
+    @property
     def by_id(self) -> Mapping[str, Agent]:
         return self._by_id
 
     def rules(self, topic: str) -> QueueRules:
         """The settings of queue `topic`: its own, else `defaults`, else `BUILTIN`."""
         if topic not in self._rules:
-            self._rules[topic] = _rules(self, topic)
+            self._rules[topic] = layered_rules(self, topic)
         return self._rules[topic]
 
     def priority_for(self, topic: str, client: str, dialled: DialledKind | None) -> int:
         return self.rules(topic).priority_for(client, dialled)
 
 
-def _rules(config: AgentsConfig, topic: str) -> QueueRules:
+def layered_rules(config: AgentsConfig, topic: str) -> QueueRules:
+    """The settings of `topic` computed afresh (`AgentsConfig.rules` caches them)."""
     layers = (config.queues.get(topic, QueueSettings()), config.defaults)
     values: dict[str, Any] = {}
     for name in QueueSettings.model_fields:
@@ -307,201 +305,11 @@ def _rules(config: AgentsConfig, topic: str) -> QueueRules:
     return QueueRules(**values)
 
 
-def resolve_password(
-    agent: Agent, environ: Mapping[str, str], base_dir: Path | None = None
-) -> str | None:
-    """The agent's SIP password: `password_file` if named, else the environment; None if unset.
-
-    Reads a file, so this belongs to the shell; it lives here to keep the naming rule in one
-    place. Trailing newlines (as editors write them) are not part of the password.
-    """
-    if agent.password_file is not None:
-        path = Path(agent.password_file)
-        if base_dir is not None and not path.is_absolute():
-            path = base_dir / path
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n") or None
-        except OSError:
-            return None
-    return environ.get(agent.password_env) or None
-
-
-# --- Loading ---------------------------------------------------------------------------------
-
-
-def load_agents(path: Path) -> AgentsConfig:
-    """Read and validate the agents file; raise `ConfigError` listing every problem found."""
-    path = Path(path)
-    source, problems = read(path)
-    if source is None or problems:
-        raise ConfigError(problems)
-    if not isinstance(source.data, dict):
-        raise ConfigError([source.problem((), "erwartet Schlüssel: Wert-Paare auf oberster Ebene")])
-    try:
-        config = AgentsConfig.model_validate(source.data)
-    except ValidationError as exc:
-        raise ConfigError([_problem(source, error) for error in exc.errors()]) from None
-    config._source = source
-    problems = list(_own_problems(source, config))
-    if problems:
-        raise ConfigError(problems)
-    return config
-
-
-@functools.cache
-def _known_keys() -> frozenset[str]:
-    models: tuple[type[BaseModel], ...] = (
-        AgentsConfig,
-        Agent,
-        Skill,
-        QueueSettings,
-        PriorityRule,
-        OverflowQueue,
-        OverflowTransfer,
-        OverflowCallback,
-        OverflowAnnounce,
-        OverflowVoicemail,
-        Prompt,
-    )
-    return frozenset(name for model in models for name in model.model_fields)
-
-
-def _problem(source: Source, error: Any) -> Problem:
-    loc = [item for item in error["loc"] if not str(item).startswith(_TAG)]
-    error = {**error, "loc": tuple(loc)}
-    if error["type"] == "extra_forbidden":
-        # The config loader's hint knows only client keys; suggest ours.
-        last = str(loc[-1]) if loc else ""
-        hint = difflib.get_close_matches(last, _known_keys(), n=1)
-        message = f"unbekannter Schlüssel '{last}'" + (
-            f" (meinten Sie '{hint[0]}'?)" if hint else ""
-        )
-        return source.problem(loc, message, key=True)
-    if error["type"] == "overflow":
-        where = ".".join(str(item) for item in loc)
-        return source.problem(loc, f"{where}: {_OVERFLOW_HELP}")
-    return _config_problem(source, error)
-
-
-def _own_problems(source: Source, config: AgentsConfig) -> Iterator[Problem]:
-    """Rules inside the one file: unique ids, max_wait needs an overflow, no overflow loops."""
-    first: dict[str, int] = {}
-    for i, agent in enumerate(config.agents):
-        if agent.id in first:
-            yield source.problem(
-                ("agents", i, "id"),
-                f"Agent '{agent.id}' gibt es schon (Eintrag {first[agent.id] + 1})",
-            )
-        else:
-            first[agent.id] = i
-    for topic in ("*defaults*", *config.queues):
-        rules = _rules(config, topic)
-        loc: tuple[str | int, ...] = ("defaults",) if topic == "*defaults*" else ("queues", topic)
-        if rules.max_wait > 0 and rules.overflow is None:
-            yield source.problem(loc, "max_wait braucht overflow (was danach geschieht)")
-        if rules.overflow is None and (not rules.join_empty or rules.leave_when_empty):
-            setting = "join_empty: false" if not rules.join_empty else "leave_when_empty: true"
-            yield source.problem(loc, f"{setting} braucht overflow (wohin die Anrufer gehen)")
-    for topic in config.queues:
-        seen = [topic]
-        rules = _rules(config, topic)
-        while _overflows(rules) and isinstance(rules.overflow, OverflowQueue):
-            target = rules.overflow.queue
-            if target in seen:
-                chain = " → ".join([*seen, target])
-                yield source.problem(("queues", topic), f"overflow im Kreis: {chain}")
-                break
-            seen.append(target)
-            rules = _rules(config, target)
-
-
-def _overflows(rules: QueueRules) -> bool:
-    """Whether the queue can send callers to its overflow at all."""
-    return rules.max_wait > 0 or not rules.join_empty or rules.leave_when_empty
-
-
-def check_agents(agents: AgentsConfig, center: ServiceCenterConfig) -> list[Problem]:
-    """References from the agents file into the service center: topics and clients exist, and
-    every topic a menu queues to has at least one agent with a matching skill."""
-    source = agents._source
-    topics = frozenset(center.service_center.topics)
-    clients = frozenset(center.clients)
-
-    def problem(loc: tuple[str | int, ...], message: str, *, key: bool = False) -> Problem:
-        if source is None:
-            return Problem(Path("agents.yaml"), 1, 1, message)
-        return source.problem(loc, message, key=key)
-
-    problems: list[Problem] = []
-
-    def need(
-        kind: str,
-        value: str | None,
-        known: frozenset[str],
-        loc: tuple[str | int, ...],
-        *,
-        key: bool = False,
-    ) -> None:
-        if value is None or value == ANY or value in known:
-            return
-        hint = difflib.get_close_matches(value, known, n=1)
-        hinted = f" (meinten Sie '{hint[0]}'?)" if hint else ""
-        problems.append(problem(loc, f"{kind} '{value}' gibt es nicht{hinted}", key=key))
-
-    for i, agent in enumerate(agents.agents):
-        for j, skill in enumerate(agent.skills):
-            need("Kunde", skill.client, clients, ("agents", i, "skills", j, "client"))
-            need("Thema", skill.topic, topics, ("agents", i, "skills", j, "topic"))
-    layers: list[tuple[tuple[str | int, ...], QueueSettings]] = [(("defaults",), agents.defaults)]
-    for topic, settings in agents.queues.items():
-        loc: tuple[str | int, ...] = ("queues", topic)
-        need("Thema", topic, topics, loc, key=True)
-        layers.append((loc, settings))
-    for loc, settings in layers:
-        if isinstance(settings.overflow, OverflowQueue):
-            need("Thema", settings.overflow.queue, topics, (*loc, "overflow", "queue"))
-        for k, rule in enumerate(settings.priorities or ()):
-            need("Kunde", rule.client, clients, (*loc, "priorities", k, "client"))
-
-    # A queue nobody can answer only ever ends in overflow or a hang-up: say so before it runs.
-    for topic, client_ids in sorted(_queued_topics(center).items()):
-        for client_id in sorted(client_ids):
-            if not any(a.level_for(client_id, topic) is not None for a in agents.agents):
-                problems.append(
-                    problem(
-                        ("agents",),
-                        f"kein Agent nimmt Thema '{topic}' für Kunde '{client_id}' an",
-                    )
-                )
-    return sorted(problems)
-
-
-def _queued_topics(center: ServiceCenterConfig) -> dict[str, set[str]]:
-    """topic → clients whose menus (or the town menu's clients) queue to it."""
-    queued: dict[str, set[str]] = {}
-    for client in center.clients.values():
-        for topic in _queue_actions(client.menu):
-            queued.setdefault(topic, set()).add(client.id)
-    return queued
-
-
-def _queue_actions(value: object) -> Iterator[str]:
-    if isinstance(value, QueueAction):
-        yield value.queue
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _queue_actions(getattr(value, name))
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _queue_actions(item)
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from _queue_actions(item)
-
-
 __all__ = [
     "ANY",
     "BUILTIN",
+    "OVERFLOW_HELP",
+    "OVERFLOW_TAG",
     "Agent",
     "AgentsConfig",
     "DialledKind",
@@ -516,7 +324,5 @@ __all__ = [
     "QueueSettings",
     "Skill",
     "Strategy",
-    "check_agents",
-    "load_agents",
-    "resolve_password",
+    "layered_rules",
 ]

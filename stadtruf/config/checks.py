@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from stadtruf.config.model import (
     ASK,
+    Action,
     AnnounceAction,
     BackAction,
     Client,
@@ -229,7 +230,7 @@ def _tree(ctx: _TreeContext, tree: MenuTree) -> Iterator[Problem]:
     yield from _silent_loops(ctx, tree)
 
 
-def _action(ctx: _TreeContext, tree: MenuTree, loc: Loc, action: BaseModel) -> Iterator[Problem]:
+def _action(ctx: _TreeContext, tree: MenuTree, loc: Loc, action: Action) -> Iterator[Problem]:
     match action:
         case SubmenuAction(submenu=target) | LanguageAction(submenu=target):
             if target not in tree.menus:
@@ -261,7 +262,7 @@ def _action(ctx: _TreeContext, tree: MenuTree, loc: Loc, action: BaseModel) -> I
                 )
 
 
-def _effective_default(ctx: _TreeContext, node: MenuNode) -> BaseModel | None:
+def _effective_default(ctx: _TreeContext, node: MenuNode) -> Action | None:
     for layer in (node, *ctx.defaults):
         if layer.default is not None:
             return layer.default

@@ -142,7 +142,7 @@ def _parse(path: Path, model: type[M], problems: list[Problem]) -> tuple[Source,
     try:
         return source, model.model_validate(source.data)
     except ValidationError as exc:
-        problems += [_problem(source, error) for error in exc.errors()]
+        problems += [validation_problem(source, error) for error in exc.errors()]
         return None
 
 
@@ -172,7 +172,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
 
 
-def _problem(source: Source, error: ErrorDetails) -> Problem:
+def validation_problem(source: Source, error: ErrorDetails) -> Problem:
+    """One of pydantic's errors as the admin reads it (German), at its place in the file."""
     loc = [item for item in error["loc"] if not str(item).startswith("action:")]
     kind = error["type"]
     where = ".".join(str(item) for item in loc if item != "[key]")

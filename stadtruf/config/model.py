@@ -8,7 +8,7 @@ JSON Schema, where the admin's editor shows them, so they are written for the ad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -17,9 +17,12 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from stadtruf.core.numbers import is_national, normalize
 from stadtruf.core.record import CallerNumberStorage
@@ -42,13 +45,13 @@ class FrozenMap(dict[K, V]):
         raise TypeError("configuration is immutable")
 
     __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self.items()))
 
 
-def _freeze(value: dict[Any, Any]) -> FrozenMap[Any, Any]:
+def _freeze(value: Mapping[Any, Any]) -> FrozenMap[Any, Any]:
     return FrozenMap(value)
 
 
@@ -167,7 +170,7 @@ class Prompt(Frozen):
     """What the caller hears: a sound file, a text (for speech synthesis), or both."""
 
     sound: SoundName | None = None
-    text: str | Annotated[dict[Language, str], AfterValidator(_freeze)] | None = Field(
+    text: str | Annotated[Mapping[Language, str], AfterValidator(_freeze)] | None = Field(
         default=None,
         description="Ansagetext; ein Text in der Sprache des Kunden oder je Sprache {de: …, en: …}",
     )
@@ -240,11 +243,25 @@ class HangupAction(Frozen):
     pass
 
 
-_WORDS: dict[str, Frozen] = {
+WordAction = BackAction | RepeatAction | HangupAction
+_WORDS: dict[str, WordAction] = {
     "back": BackAction(),
     "repeat": RepeatAction(),
     "hangup": HangupAction(),
 }
+
+
+def _word_action(value: object) -> WordAction:
+    """`back`, `repeat`, `hangup` as written in YAML, or the action itself (built in code)."""
+    if isinstance(value, BackAction | RepeatAction | HangupAction):
+        return value
+    if isinstance(value, str) and value in _WORDS:
+        return _WORDS[value]
+    raise PydanticCustomError(
+        "literal_error", "Input should be {expected}", {"expected": "'back', 'repeat' or 'hangup'"}
+    )
+
+
 _ACTION_KEYS = ("language", "submenu", "queue", "transfer", "announce", "client")
 _TAG = "action:"  # prefix keeps union tags apart from real keys in error locations
 
@@ -297,8 +314,10 @@ ActionField = Annotated[
     | Annotated[AnnounceAction, Tag(_TAG + "announce")]
     | Annotated[ClientAction, Tag(_TAG + "client")]
     | Annotated[
-        Literal["back", "repeat", "hangup"],
-        AfterValidator(lambda word: _WORDS[word]),
+        BackAction | RepeatAction | HangupAction,
+        PlainValidator(_word_action),
+        # The admin writes the bare word; the editor must offer exactly these.
+        WithJsonSchema({"enum": list(_WORDS), "type": "string"}),
         Tag(_TAG + "word"),
     ],
     Discriminator(_action_tag, custom_error_type="action", custom_error_message=ACTION_HELP),
@@ -328,7 +347,7 @@ class MenuNode(MenuDefaults):
     """One menu: a prompt, then one key from the caller."""
 
     prompt: Prompt
-    options: Annotated[dict[DigitKey, ActionField], AfterValidator(_freeze)] = Field(
+    options: Annotated[Mapping[DigitKey, ActionField], AfterValidator(_freeze)] = Field(
         default_factory=FrozenMap,
         description='Aktion je Taste; Tasten * und # in Anführungszeichen: "*", "#"',
     )
@@ -339,7 +358,7 @@ class MenuTree(Frozen):
     """A client's menus, by name; the call starts in `start`."""
 
     start: Identifier = "main"
-    menus: Annotated[dict[Identifier, MenuNode], AfterValidator(_freeze)] = Field(min_length=1)
+    menus: Annotated[Mapping[Identifier, MenuNode], AfterValidator(_freeze)] = Field(min_length=1)
 
 
 # --- The two kinds of file ------------------------------------------------------------------
@@ -452,9 +471,9 @@ class ServiceCenter(Frozen):
     greeting: Prompt | None = Field(
         default=None, description="Begrüßung, solange der Kunde noch nicht feststeht"
     )
-    topics: Annotated[dict[Identifier, Topic], AfterValidator(_freeze)] = Field(min_length=1)
+    topics: Annotated[Mapping[Identifier, Topic], AfterValidator(_freeze)] = Field(min_length=1)
     menu_defaults: MenuDefaults = MenuDefaults()
-    area_code_tie_breaks: Annotated[dict[AreaCode, Identifier], AfterValidator(_freeze)] = Field(
+    area_code_tie_breaks: Annotated[Mapping[AreaCode, Identifier], AfterValidator(_freeze)] = Field(
         default_factory=FrozenMap,
         description="Vorwahl → Kunde, wenn mehrere Kunden sie beanspruchen; 'ask' = Anrufer fragen",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class Problem:
 class ConfigError(Exception):
     """The configuration cannot be used; `.problems` lists every reason found, sorted."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+    def __init__(self, problems: Iterable[Problem], *more: Iterable[Problem]) -> None:
+        """Each group of problems sorted; `more` groups follow in the order given (e.g. the
+        files' own problems before the references between them)."""
+        self.problems = [p for group in (problems, *more) for p in sorted(group)]
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -25,19 +25,19 @@ from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
     ARI_USER,
-    TEST_PLAN,
     agent_phones_settings,
     carrier_settings,
     rootfs_path,
     servicecenter_settings,
 )
-from stadtruf.config import load
+from stadtruf.config import load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, build_app, install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
+from tests.support.addresses import TEST_PLAN
 
 if TYPE_CHECKING:
     from tests.integration.phones import Phones
@@ -99,7 +99,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    config = load(sample_config_dir())
+    config = load_site(sample_config_dir()).config
     password = secrets.token_urlsafe(18)
     base = tmp_path_factory.mktemp("asterisk")
     agents = [AgentEndpoint(a, secrets.token_urlsafe(12)) for a in TEST_AGENTS]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ari_app.events import Event
-from ari_app.rest import AriRest
+from ari_app.port import Ari
 from stadtruf.observer import Observer, on_channel
 
 __all__ = ["Observer", "eventually", "on_channel", "playback", "wait_until_idle"]
@@ -22,7 +22,7 @@ def playback(
     )
 
 
-async def wait_until_idle(rest: AriRest, *, timeout: float = 8.0) -> tuple[list[Any], list[Any]]:
+async def wait_until_idle(rest: Ari, *, timeout: float = 8.0) -> tuple[list[Any], list[Any]]:
     """Poll until Asterisk has no channel and no bridge; return what is left at the deadline."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

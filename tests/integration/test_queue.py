@@ -20,10 +20,11 @@ from typing import Any
 import yaml
 
 from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
+from ari_app.events import Event
 from ari_app.handoff import queue_bridge_id
-from stadtruf.config import load
-from stadtruf.config.agents import AgentsConfig, QueueSettings, load_agents
-from stadtruf.config.agents_files import agents_path
+from stadtruf.config import load_site
+from stadtruf.config.agents import AgentsConfig, QueueSettings
+from stadtruf.config.site import agents_path
 from stadtruf.core.prompts import SpokenText
 from stadtruf.core.queue_prompts import (
     callback_offer,
@@ -169,12 +170,11 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
         )
         bridge = f"{CONVERSATION_PREFIX}{channel}"
         for member in (channel, leg):
-            await observer.wait_for(
-                lambda e, m=member: (
-                    on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
-                ),
-                since=since,
-            )
+
+            def in_conversation(e: Event, m: str = member) -> bool:
+                return on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
+
+            await observer.wait_for(in_conversation, since=since)
         whisper_end = await observer.wait_for(
             lambda e: (
                 e.type == "PlaybackFinished" and e.raw["playback"]["target_uri"] == f"channel:{leg}"
@@ -534,7 +534,8 @@ async def test_voicemail_when_nobody_is_there(
     saved = voicemail_saved("de")[0].media_uri
     async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
         queue = queue_of(service)
-        assert queue.callbacks is not None
+        callbacks = queue.callbacks
+        assert callbacks is not None
         for number, end in [("02041555571", "#"), ("02041555572", "hangup")]:
             since = observer.mark()
             call = await carrier.call("02041700", caller=number, caller_name="Max Mustermann")
@@ -557,9 +558,13 @@ async def test_voicemail_when_nobody_is_there(
                 await call.wait_ended(timeout=20)
             else:
                 await call.hangup()
-            await eventually(lambda n=number: any(c.number == n for c in queue.callbacks.list()))
 
-        stored = queue.callbacks.list()
+            def kept(n: str = number) -> bool:
+                return any(c.number == n for c in callbacks.list())
+
+            await eventually(kept)
+
+        stored = callbacks.list()
         assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [
             ("02041555571", "bottrop", "ordnungsamt", "voicemail"),
             ("02041555572", "bottrop", "ordnungsamt", "voicemail"),
@@ -614,15 +619,19 @@ async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
     shutil.copytree(sample_config_dir(), directory)
     path = agents_path(directory)
 
-    def write_agents(agents: list[dict[str, Any]]) -> AgentsConfig:
-        data = {"defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True))}
-        data["agents"] = agents
+    def write_agents(agents: list[dict[str, Any]]) -> None:
+        data: dict[str, object] = {
+            "defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True)),
+            "agents": agents,
+        }
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        return load_agents(path)
 
     anna = {"id": "agent-101", "name": "Anna", "skills": [{"level": 2}]}
-    agents = write_agents([anna])
-    live = LiveConfig(directory, load(directory), agents=agents)
+    write_agents([anna])
+    loaded = load_site(directory)
+    agents = loaded.agents
+    assert agents is not None
+    live = LiveConfig(directory, loaded.config, agents=agents)
     phones.behaviour.update({"agent-101": "answer", "agent-103": "answer"})
     async with queue_service(
         site, tmp_path, logged_in=("agent-101",), agents=agents, live=live

@@ -11,7 +11,7 @@ import yaml
 
 from ari_app.handoff import queue_bridge_id
 from stadtruf.asterisk.topology import rootfs_path
-from stadtruf.config import load
+from stadtruf.config import load_site
 from stadtruf.config.model import Prompt
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
@@ -50,7 +50,7 @@ def short_config(tmp_path: Path) -> Path:
 
 def live_config(site: Site, directory: Path) -> LiveConfig:
     rootfs = rootfs_path()
-    config = load(directory)
+    config = load_site(directory).config
     install_prompts(config, site.center.directory, rootfs)
     return LiveConfig(
         directory, config, lambda c, _agents: install_prompts(c, site.center.directory, rootfs)

@@ -11,16 +11,34 @@ from pathlib import Path
 
 import aiohttp
 
-from stadtruf.asterisk.topology import test_address
 from stadtruf.testcall import TestCarrier
+from tests.support.addresses import address_in_test_net
 
-CENTER, CARRIER, PHONES = test_address(31), test_address(32), test_address(33)
+CENTER, CARRIER, PHONES = address_in_test_net(31), address_in_test_net(32), address_in_test_net(33)
 API_TOKEN = "test-supervisor-token"
 
 
-def _asterisk_pids() -> set[int]:
+def _asterisks_of(run_dir: Path) -> set[int]:
+    """The Asterisk processes of the `stadtruf up` whose run directory is `run_dir`.
+
+    Each runs with an instance directory under `run_dir` mounted as /stadtruf; other
+    Asterisks on the machine (other checkouts' tests, a developer's `./dev up`) do not count.
+    """
+    instances = {_inode(d) for d in run_dir.iterdir() if d.is_dir()}
     out = subprocess.run(["pgrep", "-x", "asterisk"], capture_output=True, text=True)
-    return {int(pid) for pid in out.stdout.split()}
+    pids = set()
+    for pid in out.stdout.split():
+        try:
+            if _inode(Path(f"/proc/{pid}/root/stadtruf")) in instances:
+                pids.add(int(pid))
+        except OSError:  # ended meanwhile, or not one of ours
+            continue
+    return pids
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
 
 
 async def start_up(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
@@ -47,7 +65,6 @@ async def connected(process: asyncio.subprocess.Process) -> None:
 
 
 async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
-    before = _asterisk_pids()
     env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path), STADTRUF_API_TOKEN=API_TOKEN)
     env.pop("STADTRUF_ARI_PASSWORD", None)
     process = await start_up(
@@ -90,31 +107,30 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
                 process.kill()
                 await process.wait()
     assert code == 0
-    assert _asterisk_pids() <= before, "an Asterisk of `stadtruf up` is still running"
+    assert not _asterisks_of(tmp_path), "an Asterisk of `stadtruf up` is still running"
     mounts = Path("/proc/self/mounts").read_text()
     assert str(tmp_path) not in mounts
 
 
 async def test_a_killed_up_leaves_no_asterisk_behind(tmp_path: Path) -> None:
     # A crash (or kill -9) of the runner: its Asterisks must not live on, holding the ports.
-    before = _asterisk_pids()
     env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path))
     env.pop("STADTRUF_ARI_PASSWORD", None)
     process = await start_up(
         env,
         "--no-test-phones",
         "--address",
-        test_address(34),
+        address_in_test_net(34),
         "--carrier-address",
-        test_address(35),
+        address_in_test_net(35),
     )
     try:
         await connected(process)
-        assert _asterisk_pids() - before, "no Asterisk of `stadtruf up` seen"
+        assert _asterisks_of(tmp_path), "no Asterisk of `stadtruf up` seen"
     finally:
         process.kill()
         await process.wait()
     async with asyncio.timeout(20):
-        while _asterisk_pids() - before:
+        while _asterisks_of(tmp_path):
             await asyncio.sleep(0.2)
     assert str(tmp_path) not in Path("/proc/self/mounts").read_text()

@@ -38,7 +38,7 @@ import contextlib
 import uuid
 
 from ari_app.errors import AriNotFound
-from ari_app.rest import AriRest
+from ari_app.port import Ari
 
 __all__ = [
     "ToneDetectorNotArmed",
@@ -67,7 +67,7 @@ def _check(hz: int, seconds: float | None = None) -> None:
         raise ValueError(f"tone length must be 0.1-60 s, got {seconds}")
 
 
-async def listen_for_tone(rest: AriRest, channel_id: str, hz: int, *, min_ms: int = 500) -> None:
+async def listen_for_tone(rest: Ari, channel_id: str, hz: int, *, min_ms: int = 500) -> None:
     """Arm a detector for `hz` on the channel's received audio, with its count at zero.
 
     One detector per channel: arming again (another frequency, or the same to reset the count)
@@ -84,7 +84,7 @@ async def listen_for_tone(rest: AriRest, channel_id: str, hz: int, *, min_ms: in
     await rest.set_var(channel_id, ARMED_VAR, str(hz))
 
 
-async def tones_heard(rest: AriRest, channel_id: str, hz: int) -> int:
+async def tones_heard(rest: Ari, channel_id: str, hz: int) -> int:
     """How many `hz` tones the channel received since `listen_for_tone`."""
     armed = await rest.get_var(channel_id, ARMED_VAR)
     if armed != str(hz):
@@ -97,7 +97,7 @@ async def tones_heard(rest: AriRest, channel_id: str, hz: int) -> int:
 
 
 async def wait_for_tone(
-    rest: AriRest,
+    rest: Ari,
     channel_id: str,
     hz: int,
     timeout: float,
@@ -113,7 +113,7 @@ async def wait_for_tone(
         await asyncio.sleep(_POLL)
 
 
-async def send_tone(rest: AriRest, channel_id: str, hz: int, seconds: float) -> str:
+async def send_tone(rest: Ari, channel_id: str, hz: int, seconds: float) -> str:
     """Play `hz` for `seconds` to the far end of the channel; return its playback id.
 
     Returns when the tone is over. A ``tone:`` playback never finishes by itself (it stays
@@ -133,9 +133,9 @@ async def send_tone(rest: AriRest, channel_id: str, hz: int, seconds: float) -> 
 
 
 async def tone_passes(
-    source: AriRest,
+    source: Ari,
     source_channel: str,
-    sink: AriRest,
+    sink: Ari,
     sink_channel: str,
     hz: int,
     *,

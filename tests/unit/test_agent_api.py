@@ -14,18 +14,9 @@ import aiohttp
 import pytest
 import structlog
 
-from stadtruf.api.agent_api import (
-    DEFAULT_HOST,
-    SUPERVISOR,
-    Action,
-    ApiAuth,
-    ApiServer,
-    Principal,
-    is_loopback,
-    make_api,
-    pause_reason,
-    permitted,
-)
+from stadtruf.api.agent_api import DEFAULT_HOST, ApiServer, is_loopback, make_api
+from stadtruf.api.auth import SUPERVISOR, Action, ApiAuth, Principal, permitted
+from stadtruf.api.routes import pause_reason
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core.queue import (
     AgentLoggedIn,

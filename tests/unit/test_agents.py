@@ -16,10 +16,10 @@ from stadtruf.config.agents import (
     OverflowCallback,
     OverflowQueue,
     QueueSettings,
-    check_agents,
-    load_agents,
-    resolve_password,
+    Skill,
 )
+from stadtruf.config.agents_load import check_agents, load_agents
+from stadtruf.config.passwords import resolve_password
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "config/agents/agents.yaml"
@@ -267,7 +267,7 @@ def test_a_copy_with_other_defaults_answers_with_its_own_rules() -> None:
     changed = base.model_copy(
         update={
             "defaults": QueueSettings(wrapup=6),
-            "agents": (Agent(id="agent-9", name="Neu", skills=({"topic": "*"},)),),
+            "agents": (Agent(id="agent-9", name="Neu", skills=(Skill(topic="*"),)),),
         }
     )
     assert changed.rules("kfz").wrapup == 6

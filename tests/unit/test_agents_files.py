@@ -21,14 +21,11 @@ from aiohttp import web
 from stadtruf import cli
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.commands.up import agent_phone_endpoints
-from stadtruf.config.agents import Agent, AgentsConfig, Skill, load_agents
-from stadtruf.config.agents_files import (
-    AGENTS_FILE,
-    agent_endpoints,
-    agents_path,
-    demo_passwords,
-    load_agents_for,
-)
+from stadtruf.config import load_site
+from stadtruf.config.agents import Agent, AgentsConfig, Skill
+from stadtruf.config.agents_load import load_agents
+from stadtruf.config.passwords import agent_endpoints, demo_passwords
+from stadtruf.config.site import AGENTS_FILE, agents_path
 
 BASE = Path(__file__).parents[1] / "broken_configs" / "_base"  # valid center, client alpha
 OURS = ("stadtruf.commands.config", "stadtruf.commands.asterisk")
@@ -84,8 +81,10 @@ def test_agents_file_is_in_a_subfolder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("agents", "expected"), [(None, None), (AGENTS, ["agent-1", "agent-2"])])
-def test_load_agents_for(tmp_path: Path, agents: str | None, expected: list[str] | None) -> None:
-    loaded = load_agents_for(config_dir(tmp_path, agents))
+def test_load_site_reads_the_agents_file_if_there_is_one(
+    tmp_path: Path, agents: str | None, expected: list[str] | None
+) -> None:
+    loaded = load_site(config_dir(tmp_path, agents)).agents
     assert (None if loaded is None else [a.id for a in loaded.agents]) == expected
 
 
@@ -139,7 +138,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_agent_endpoints(tmp_path: Path, case: Case) -> None:
     directory = config_dir(tmp_path, secret=case.secret)
-    agents = load_agents_for(directory)
+    agents = load_site(directory).agents
     assert agents is not None
 
     endpoints, problems = agent_endpoints(
@@ -156,7 +155,7 @@ def test_agent_endpoints(tmp_path: Path, case: Case) -> None:
 
 def test_missing_file_problem_names_the_file(tmp_path: Path) -> None:
     directory = config_dir(tmp_path)
-    agents = load_agents_for(directory)
+    agents = load_site(directory).agents
     assert agents is not None
     _, problems = agent_endpoints(agents, {ENV_1: "x"}, agents_path(directory).parent)
     assert str(directory / "agents" / "secrets" / "agent-2.password") in problems[0].message
@@ -180,7 +179,7 @@ def test_agents_built_in_code_point_at_the_file(tmp_path: Path) -> None:
 
 
 def test_demo_passwords_are_fresh_and_usable(tmp_path: Path) -> None:
-    agents = load_agents_for(config_dir(tmp_path))
+    agents = load_site(config_dir(tmp_path)).agents
     assert agents is not None
     first, second = demo_passwords(agents), demo_passwords(agents)
     assert sorted(first) == ["agent-1", "agent-2"]
@@ -367,7 +366,7 @@ def test_up_endpoints(
 ) -> None:
     monkeypatch.setenv(ENV_1, "eins")
     directory = config_dir(tmp_path)  # agent-2's password file is missing
-    agents = load_agents_for(directory)
+    agents = load_site(directory).agents
     assert agents is not None
 
     args = argparse.Namespace(config=directory, test_phones=test_phones)

@@ -457,8 +457,10 @@ async def test_recording_file_comes_as_bytes(fake_ari: FakeAri, rest: AriRest) -
 
 async def test_void_operation_returns_none(fake_ari: FakeAri, rest: AriRest) -> None:
     fake_ari.routes[("POST", "/ari/channels/c1/answer")] = (204, None)
+    # Seen as returning anything, so the test can look at what a void operation gives back.
+    answer: Callable[[str], Awaitable[object]] = rest.answer
     async with asyncio.timeout(2):
-        assert await rest.answer("c1") is None
+        assert await answer("c1") is None
 
 
 async def test_json_result_is_returned(fake_ari: FakeAri, rest: AriRest) -> None:

@@ -205,7 +205,12 @@ def test_add_syncs_to_disk_before_returning(
 ) -> None:
     synced: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     store = CallbackStore(tmp_path / "callbacks.jsonl")
     store.add(request("a"))
     assert len(synced) == 2  # the file, then (new file) its directory entry

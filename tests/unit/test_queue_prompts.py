@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stadtruf.config import load
-from stadtruf.config.agents import AgentsConfig, OverflowAnnounce, QueueSettings, load_agents
+from stadtruf.config import load_site
+from stadtruf.config.agents import AgentsConfig, OverflowAnnounce, QueueSettings
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.model import Prompt
 from stadtruf.core.prompts import SpokenText
@@ -32,9 +32,9 @@ from stadtruf.paths import sample_config_dir
 
 @functools.cache
 def _sample() -> tuple[ServiceCenterConfig, AgentsConfig]:
-    config = load(sample_config_dir())
-    agents = load_agents(sample_config_dir() / "agents" / "agents.yaml")
-    return config, agents
+    site = load_site(sample_config_dir())
+    assert site.agents is not None
+    return site.config, site.agents
 
 
 @functools.cache

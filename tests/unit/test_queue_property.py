@@ -132,9 +132,13 @@ def _resolve(op: Op, state: QueueState, now: float, calls: list[str]) -> Event:
     # Mostly about the agent's current call; sometimes about any call (stale, out of order).
     current = state.agents[agent].call
     call = current if (op[2] and current) else (calls[-1] if calls else "c0")
-    paired = {"answer": RingAnswered, "timeout": RingTimedOut, "fail": RingFailed}
+    paired: dict[str, Callable[[], Event]] = {
+        "answer": lambda: RingAnswered(agent, call, now=now),
+        "timeout": lambda: RingTimedOut(agent, call, now=now),
+        "fail": lambda: RingFailed(agent, call, now=now),
+    }
     if kind in paired:
-        return paired[kind](agent, call, now=now)
+        return paired[kind]()
     return CallEnded(agent, call, now=now)
 
 

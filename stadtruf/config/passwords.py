@@ -1,9 +1,9 @@
-"""Where the agents file is in a config directory, and what it gives Asterisk.
+"""Agents' SIP passwords: where each comes from, and the PJSIP endpoints they make.
 
-The file is `<config>/agents/agents.yaml`: a subfolder, because `stadtruf.config.load` reads
-every top-level `*.yaml` as a client file. Its agents become PJSIP endpoints once each has a
-SIP password; passwords come from the deployment (environment or `password_file`), never from
-the file itself. Problems are for the admin (German), as `file:line:col: message`.
+Passwords come from the deployment, never from the agents file: `STADTRUF_AGENT_<ID>_PASSWORD`
+or the file named by `password_file` (relative to the agents file). An agent becomes a PJSIP
+endpoint once it has a usable password. Reads files, so this is the shell's side of the agents
+file. Problems are for the admin (German), as `file:line:col: message`.
 """
 
 from __future__ import annotations
@@ -13,23 +13,27 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stadtruf.asterisk.agents import AgentEndpoint
-from stadtruf.config.agents import Agent, AgentsConfig, load_agents, resolve_password
+from stadtruf.config.agents import Agent, AgentsConfig
 from stadtruf.config.problems import Problem
-
-AGENTS_FILE = Path("agents") / "agents.yaml"
-
-
-def agents_path(config_dir: Path) -> Path:
-    """The agents file of the config directory `config_dir` (it may not exist)."""
-    return Path(config_dir) / AGENTS_FILE
+from stadtruf.config.site import AGENTS_FILE
 
 
-def load_agents_for(config_dir: Path) -> AgentsConfig | None:
-    """The config directory's agents file; None when it has none. Raises `ConfigError`."""
-    path = agents_path(config_dir)
-    if not path.exists():
-        return None
-    return load_agents(path)
+def resolve_password(
+    agent: Agent, environ: Mapping[str, str], base_dir: Path | None = None
+) -> str | None:
+    """The agent's SIP password: `password_file` if named, else the environment; None if unset.
+
+    Trailing newlines (as editors write them) are not part of the password.
+    """
+    if agent.password_file is not None:
+        path = Path(agent.password_file)
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n") or None
+        except OSError:
+            return None
+    return environ.get(agent.password_env) or None
 
 
 def agent_endpoints(
@@ -121,16 +125,10 @@ def _missing(agent: Agent, base_dir: Path) -> str:
 def _problem(
     agents: AgentsConfig, base_dir: Path, loc: tuple[str | int, ...], message: str
 ) -> Problem:
-    source = agents._source
+    source = agents.source
     if source is None:  # built in code, not loaded: no positions to point at
         return Problem(base_dir / AGENTS_FILE.name, 1, 1, message)
     return source.problem(loc, message)
 
 
-__all__ = [
-    "AGENTS_FILE",
-    "agent_endpoints",
-    "agents_path",
-    "demo_passwords",
-    "load_agents_for",
-]
+__all__ = ["agent_endpoints", "demo_passwords", "resolve_password"]

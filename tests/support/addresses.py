@@ -1,0 +1,22 @@
+"""The integration tests' loopback addresses, clear of `./dev up`'s 127.0.0.1–3."""
+
+from __future__ import annotations
+
+import os
+
+from stadtruf.asterisk.topology import AddressPlan
+
+
+def address_in_test_net(host: int) -> str:
+    """A loopback address for the tests: 127.0.0.<host>, or in `STADTRUF_TEST_NET` (e.g.
+    ``127.0.5``), so that two checkouts can run their integration tests side by side."""
+    return f"{os.environ.get('STADTRUF_TEST_NET', '127.0.0')}.{host}"
+
+
+TEST_PLAN = AddressPlan(
+    servicecenter=address_in_test_net(21),
+    carrier=address_in_test_net(22),
+    agents=address_in_test_net(23),
+)
+
+__all__ = ["TEST_PLAN", "address_in_test_net"]
