@@ -17,6 +17,7 @@ from typing import Any
 
 from ari_app.acd import AGENT_LEG, CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.application import CallContext
+from ari_app.errors import AriNotFound
 from ari_app.events import parse_event
 from ari_app.handoff import QueueRequest
 from stadtruf.config.agents import AgentsConfig
@@ -149,4 +150,52 @@ async def test_agent_hanging_up_while_bridging_ends_the_call_and_does_not_requeu
     assert len(ari.calls("originate")) == 1, "the agent was rung again"
     assert "c1" in [c["channel_id"] for c in ari.calls("hangup")], "the caller stayed up"
     assert f"{CONVERSATION_PREFIX}c1" in [c["bridge_id"] for c in ari.calls("destroy_bridge")]
+    await queue.close()
+
+
+class CallerGoneWhileBridging(FakeAri):
+    """`create_bridge` of the conversation returns only once the test releases it; by then
+    the caller has hung up, so adding them to the bridge fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def create_bridge(
+        self, bridge_type: str = "mixing", *, bridge_id: str | None = None, name: str | None = None
+    ) -> Any:
+        answer = await super().create_bridge(bridge_type, bridge_id=bridge_id, name=name)
+        if str(bridge_id).startswith(CONVERSATION_PREFIX):
+            await self.release.wait()
+        return answer
+
+    async def add_channel(
+        self, bridge_id: str, channel_id: str, *, role: str | None = None
+    ) -> None:
+        await super().add_channel(bridge_id, channel_id, role=role)
+        if bridge_id.startswith(CONVERSATION_PREFIX) and channel_id == "c1":
+            raise AriNotFound(404, "POST", f"/bridges/{bridge_id}/addChannel", "Channel not found")
+
+
+async def test_caller_hanging_up_while_bridging_leaves_no_bridge_and_no_agent_leg() -> None:
+    ari = CallerGoneWhileBridging()
+    queue, caller, waiting, ring = await ringing(ari)
+    leg = await answered(queue, ari, ring)
+    await ari.wait_for("play")  # the whisper
+    whisper_done = {"type": "PlaybackFinished", "playback": {"id": f"{ring}-whisper"}}
+    leg.events.put_nowait(parse_event(whisper_done))
+    await ari.wait_for("create_bridge", 2)  # the holding bridge, then the conversation
+
+    caller.events.put_nowait(event("ChannelHangupRequest", "c1"))
+    await waiting
+    ari.release.set()
+    async with asyncio.timeout(2):
+        while f"{CONVERSATION_PREFIX}c1" not in [
+            b["bridge_id"] for b in ari.calls("destroy_bridge")
+        ]:
+            await asyncio.sleep(0)
+    assert ring in [c["channel_id"] for c in ari.calls("hangup")]
+    await settle(queue)
+    assert [f.outcome for f in queue.finished] == ["connected"]
+    assert queue.state.agents["agent-101"].status == "ready"
     await queue.close()
