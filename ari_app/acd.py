@@ -368,7 +368,7 @@ class CallDistributor:
                     with contextlib.suppress(AriError):
                         await self.rest.hangup(ring.id)
             case q.Connect(agent=agent, call=call):
-                self._connect(agent, call)
+                await self._connect(agent, call)
             case q.AnnounceToCaller(call=call, position=position, expected_wait_s=wait):
                 waiter = self._waiting.get(call)
                 if waiter is not None:
@@ -612,12 +612,17 @@ class CallDistributor:
     def _conversations(self) -> list[Conversation]:
         return [w.conversation for w in self._waiting.values() if w.conversation is not None]
 
-    def _connect(self, agent: str, call: str) -> None:
+    async def _connect(self, agent: str, call: str) -> None:
         ring = self._ring_of.pop((agent, call), None)
         waiter = self._waiting.get(call)
         if ring is None or ring.leg is None or waiter is None:
-            # Cannot happen unless a leg vanished between answer and now: end it cleanly.
-            log.error("queue.connect_without_legs", agent=agent, call=call)
+            # The caller hung up as the agent answered: the engine had the answer first, the
+            # caller's task was over before this Connect. The agent's leg must not stay up.
+            log.info("queue.caller_gone_before_connect", agent=agent, call=call)
+            if ring is not None:
+                self._forget_ring(ring)
+                if ring.leg is not None:
+                    await _quietly(self.rest.hangup(ring.leg.channel_id))
             self.report(q.CallEnded(agent, call, now=self._clock()))
             return
         conversation = Conversation(self, ring, waiter)
@@ -979,6 +984,9 @@ class Conversation:
         self.ended = False
         self._ended_by: str | None = None
         self._bridge_made = False
+        # From the moment the caller is taken out of the holding bridge: the agent may be in
+        # the conversation bridge (and heard) before the requests' answers are back.
+        self._bridging = False
         self._whisper = f"{self.leg.channel_id}-whisper"
         self._whisper_done = asyncio.Event()
         self._replaced = asyncio.Event()
@@ -1011,10 +1019,13 @@ class Conversation:
         except (AriError, TimeoutError) as exc:
             if not self.ended:
                 log.warning("queue.connect_failed", error=str(exc))
-                await self.end("agent" if not self.talking else "error")
+                await self.end("agent" if not self._bridging else "error")
+            elif self._bridging:  # a leg left while bridging: the bridge may be made after
+                await self._teardown()
 
     async def _bridge(self) -> None:
         caller = self.waiter.call
+        self._bridging = True
         await self.queue._leave_holding(self.waiter)
         await self.rest.create_bridge(
             CONVERSATION_BRIDGE_TYPE, bridge_id=self.bridge_id, name=self.bridge_id
@@ -1066,8 +1077,9 @@ class Conversation:
         self._whisper_done.set()
         call = self.waiter.call.channel_id
         log.info("queue.conversation_ended", agent=self.agent, call=call, by=side)
-        if side == "agent" and not self.talking:
+        if side == "agent" and not self._bridging:
             # The caller never heard the agent: back in line, at their place, still with music.
+            # Not once bridging began: the caller left the music, the agent may be heard.
             self._release_agent()
             with contextlib.suppress(AriError):
                 await self.rest.hangup(self.leg.channel_id)
