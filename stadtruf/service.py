@@ -32,7 +32,7 @@ from stadtruf.api.agent_api import (
     ApiServer,
     make_api,
 )
-from stadtruf.asterisk.dialplan import render_numbers_context
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, load
 from stadtruf.config.agents import AgentsConfig, check_agents, load_agents
 from stadtruf.config.agents_files import agents_path
@@ -194,7 +194,7 @@ def prepare_instance(
 ) -> None:
     """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
     install_prompts(config, instance_dir, rootfs, agents)
-    numbers = render_numbers_context(config.switchboards.keys())
+    numbers = numbers_conf(config, agents)
     (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
 
 

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from stadtruf.config.checks import premium_target
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.config.load import _problem as _config_problem
 from stadtruf.config.model import (
@@ -51,6 +52,7 @@ from stadtruf.config.model import (
 )
 from stadtruf.config.problems import ConfigError, Problem
 from stadtruf.config.yamlsource import Source, read
+from stadtruf.core.numbers import is_premium
 
 ANY = "*"
 Strategy = Literal["longest_idle", "round_robin", "fewest_calls"]
@@ -460,6 +462,10 @@ def check_agents(agents: AgentsConfig, center: ServiceCenterConfig) -> list[Prob
     for loc, settings in layers:
         if isinstance(settings.overflow, OverflowQueue):
             need("Thema", settings.overflow.queue, topics, (*loc, "overflow", "queue"))
+        if isinstance(settings.overflow, OverflowTransfer) and is_premium(
+            target := settings.overflow.transfer
+        ):
+            problems.append(problem((*loc, "overflow", "transfer"), premium_target(target)))
         for k, rule in enumerate(settings.priorities or ()):
             need("Kunde", rule.client, clients, (*loc, "priorities", k, "client"))
 
