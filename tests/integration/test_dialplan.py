@@ -47,6 +47,12 @@ async def nothing_reaches_the_carrier(
     ), "the ServiceCenter dialled out over the trunk"
 
 
+async def logged(site: Site, text: str) -> None:
+    """The ServiceCenter's Asterisk log says `text` (why a call was refused)."""
+    log = site.center.directory / "log" / "messages.log"
+    await eventually(lambda: text in log.read_text(errors="replace"), timeout=5)
+
+
 def destroyed_with(observer: Observer, name_prefix: str, since: int) -> list[int]:
     """Hang-up causes of the ServiceCenter's channels whose name starts with `name_prefix`."""
     return [
@@ -133,6 +139,7 @@ async def test_an_agent_phone_reaches_only_configured_targets_and_agents(
         )
         # Refused in the dialplan: cause 21 (call rejected), SIP 403 to the phone.
         assert int(destroyed.raw["cause"]) == 21, number
+        await logged(site, f"stadtruf: refused {number} from PJSIP/agent-101")
         assert len(destroyed_with(observer, "PJSIP/agent-101", since)) == 1
         await nothing_reaches_the_carrier(carrier, observer, since)
 
@@ -179,6 +186,7 @@ async def test_an_agents_transfer_to_an_unconfigured_number_is_refused(
             ),
             since=since,
         )
+        await logged(site, f"blind transfer to '{target}@stadtruf-agent-transfer' but target does")
         # The test phone hangs up after a failed transfer; the caller's call then ends.
         with contextlib.suppress(AriError):
             await phones.rest.hangup(ring.channel_id)
@@ -218,6 +226,7 @@ async def test_a_menu_transfer_to_an_unconfigured_number_is_refused(
         channel = await observer.channel_of_caller("02041555921", since=since)
         destroyed = await observer.wait_for(on_channel(channel, "ChannelDestroyed"), since=since)
         assert int(destroyed.raw["cause"]) == 21  # refused by the dialplan, not dialled
+        await logged(site, f"stadtruf: refused {target} from {destroyed.raw['channel']['name']}")
         await call.wait_ended()
         await nothing_reaches_the_carrier(carrier, observer, since, channel)
     finally:
