@@ -32,7 +32,7 @@ from stadtruf.config.model import (
 )
 from stadtruf.config.problems import Problem
 from stadtruf.config.yamlsource import Source
-from stadtruf.core.numbers import carrier_forms, is_premium
+from stadtruf.core.numbers import PREMIUM_PREFIXES, carrier_forms, is_premium
 
 Loc = tuple[str | int, ...]
 # Sound formats Asterisk plays without transcoding trouble; it picks one by itself.
@@ -156,8 +156,8 @@ def _numbers(
 def premium_target(number: str) -> str:
     """What is wrong with a premium-rate number as a transfer target or office number."""
     return (
-        f"{number} ist eine Sonderrufnummer mit erhöhten Kosten (0900, 0137, 0138, 0180, 0190, "
-        "012): als Ziel nicht erlaubt (Gebührenbetrug)"
+        f"{number} ist eine Sonderrufnummer mit erhöhten Kosten ({', '.join(PREMIUM_PREFIXES)}): "
+        "als Ziel nicht erlaubt (Gebührenbetrug)"
     )
 
 
