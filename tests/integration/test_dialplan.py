@@ -194,6 +194,36 @@ async def test_an_agents_transfer_to_an_unconfigured_number_is_refused(
         await call.hangup()
 
 
+async def test_an_agent_transfers_to_another_agent_internally(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    tmp_path: Path,
+) -> None:
+    phones.behaviour.update({"agent-101": "answer", "agent-102": "answer"})
+    async with queue_service(site, tmp_path, logged_in=("agent-101",)):
+        since = observer.mark()
+        call, inbound = await queued(carrier, observer, "02041700", "02041555931")
+        first = await phones.next_answered()
+        assert first.agent == "agent-101"
+        await talking(observer, since)
+        await phones.rest.continue_in_dialplan(
+            first.channel_id, context="agent-transfer", extension="agent-102", priority=1
+        )
+        second = await phones.next_answered()
+        # The colleague's phone rings with the call's annotation, nothing goes out the trunk.
+        assert (second.agent, second.origin_city, second.topic) == (
+            "agent-102",
+            "Bottrop",
+            "vermittlung",
+        )
+        assert second.caller_number == "02041555931"
+        await nothing_reaches_the_carrier(carrier, observer, since, inbound)
+        await call.hangup()
+        await eventually(lambda: second.channel_id in phones.ended)
+
+
 class _StasisStandIn(Listener):
     """Plays the app `stadtruf` for one purpose: send each call on into `stadtruf-transfer`
     with the number the test names, as a menu transfer does (ARI continue)."""
