@@ -30,6 +30,7 @@ from pathlib import Path
 import structlog
 
 from ari_app.settings import AriSettings
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_settings
 from stadtruf.config import load_site
@@ -112,7 +113,7 @@ async def measure(args: argparse.Namespace) -> list[Result]:
     assert greeting is not None
     password = secrets.token_urlsafe(18)
     workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
-    settings = servicecenter_settings(PLAN, password, config.switchboards.keys())
+    settings = servicecenter_settings(PLAN, password, numbers_conf(config, None))
     files = dict(settings.files)
     files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), args.hold)
     center = AsteriskInstance(replace(settings, files=files), workdir / "servicecenter")

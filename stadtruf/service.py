@@ -26,7 +26,7 @@ from ari_app.handoff import WaitingRoom
 from ari_app.settings import AriSettings
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import TOKEN_ENV, ApiAuth
-from stadtruf.asterisk.dialplan import render_numbers_context
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core.prompts import spoken_texts
@@ -183,7 +183,7 @@ def prepare_instance(
 ) -> None:
     """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
     install_prompts(config, instance_dir, rootfs, agents)
-    numbers = render_numbers_context(config.switchboards.keys())
+    numbers = numbers_conf(config, agents)
     (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
 
 

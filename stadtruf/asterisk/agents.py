@@ -108,6 +108,9 @@ def render_phones(
             "context = from-servicecenter",
             f"aors = {agent.id}",
             f"outbound_auth = {agent.id}",
+            # A call the phone places is From its account, as a desk phone's: the
+            # ServiceCenter identifies the agent's endpoint by that user name.
+            f"from_user = {agent.id}",
             *_media(bind_address),
             "",
             f"[{agent.id}]",

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stadtruf.asterisk.agents import AgentEndpoint, render_phones, render_servicecenter_endpoints
-from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.asterisk.instance import InstanceSettings
 from stadtruf.paths import asterisk_docker_dir, dialplan_dir
 
@@ -37,7 +36,7 @@ DEFAULT_PLAN = AddressPlan()
 def servicecenter_settings(
     plan: AddressPlan,
     password: str,
-    switchboard_numbers: Iterable[str],
+    numbers_conf: str,
     agents: Iterable[AgentEndpoint] = (),
 ) -> InstanceSettings:
     return InstanceSettings(
@@ -52,7 +51,7 @@ def servicecenter_settings(
         values={"CARRIER_ADDRESS": plan.carrier, "CARRIER_PORT": str(plan.sip_port)},
         folders={"dialplan": dialplan_dir()},
         files={
-            "stadtruf-numbers.conf": render_numbers_context(switchboard_numbers),
+            "stadtruf-numbers.conf": numbers_conf,  # stadtruf.asterisk.dialplan.numbers_conf
             "pjsip_agents.conf": render_servicecenter_endpoints(agents, plan.servicecenter),
         },
     )

@@ -22,7 +22,7 @@ from ari_app.errors import AriError
 from ari_app.rest import AriRest, base_url_of
 from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
-from stadtruf.asterisk.dialplan import render_numbers_context
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.topology import DEFAULT_PLAN
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
@@ -89,7 +89,7 @@ def render_command(args: argparse.Namespace) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     numbers = args.out / NUMBERS_FILE
-    numbers.write_text(render_numbers_context(config.switchboards.keys()), encoding="utf-8")
+    numbers.write_text(numbers_conf(config, agents), encoding="utf-8")
     print(f"wrote {numbers}")
     target = args.out / AGENTS_CONF
     _write_secret(target, render_servicecenter_endpoints(endpoints, args.address))

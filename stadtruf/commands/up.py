@@ -23,6 +23,7 @@ from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
 from stadtruf.asterisk.topology import (
     ARI_USER,
@@ -119,7 +120,7 @@ def up(args: argparse.Namespace) -> int:
         servicecenter=args.address, carrier=args.carrier_address, agents=args.agents_address
     )
     center = AsteriskInstance(
-        servicecenter_settings(plan, password, config.switchboards.keys(), endpoints),
+        servicecenter_settings(plan, password, numbers_conf(config, agents), endpoints),
         run_dir() / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(plan, password), run_dir() / "testcarrier")

@@ -34,10 +34,12 @@ from stadtruf.config.agents import (
     Skill,
     layered_rules,
 )
+from stadtruf.config.checks import premium_target
 from stadtruf.config.load import ServiceCenterConfig, validation_problem
 from stadtruf.config.model import Prompt, QueueAction
 from stadtruf.config.problems import ConfigError, Problem
 from stadtruf.config.yamlsource import Source, read
+from stadtruf.core.numbers import is_premium
 
 
 def load_agents(path: Path) -> AgentsConfig:
@@ -172,6 +174,10 @@ def check_agents(agents: AgentsConfig, center: ServiceCenterConfig) -> list[Prob
     for loc, settings in layers:
         if isinstance(settings.overflow, OverflowQueue):
             need("Thema", settings.overflow.queue, topics, (*loc, "overflow", "queue"))
+        if isinstance(settings.overflow, OverflowTransfer) and is_premium(
+            target := settings.overflow.transfer
+        ):
+            problems.append(problem((*loc, "overflow", "transfer"), premium_target(target)))
         for k, rule in enumerate(settings.priorities or ()):
             need("Kunde", rule.client, clients, (*loc, "priorities", k, "client"))
 

@@ -33,6 +33,7 @@ from stadtruf.config.model import (
 )
 from stadtruf.config.problems import Problem
 from stadtruf.config.yamlsource import Source
+from stadtruf.core.numbers import PREMIUM_PREFIXES, carrier_forms, is_premium
 
 Loc = tuple[str | int, ...]
 # Sound formats Asterisk plays without transcoding trouble; it picks one by itself.
@@ -121,22 +122,44 @@ def _unique_ids(clients: Sequence[tuple[Source, Client]]) -> Iterator[Problem]:
 def _numbers(
     center_src: Source, center: ServiceCenter, clients: Sequence[tuple[Source, Client]]
 ) -> Iterator[Problem]:
-    # number → (who has it, where): the first claim wins, later ones are the problem.
-    claimed = {
-        number: ("Servicenummer", center_src.problem(("service_numbers", i), ""))
+    # Every form a carrier may send (carrier_forms) → (number, who has it, where): the first
+    # claim wins, later ones are the problem. By form, not number: the dialplan lists every
+    # form, so `492041700` (a service number) and `02041700` (a switchboard) would collide.
+    claimed: dict[str, tuple[str, str, Problem]] = {}
+    entries = [
+        (center_src, ("service_numbers", i), number, "Servicenummer")
         for i, number in enumerate(center.service_numbers)
-    }
-    for src, client in clients:
-        for i, number in enumerate(client.switchboard_numbers):
-            here = ("switchboard_numbers", i)
-            if number in claimed:
-                owner, there = claimed[number]
-                yield src.problem(
-                    here,
-                    f"Rufnummer {number} ist schon vergeben ({owner}, {there.file}:{there.line})",
-                )
-            else:
-                claimed[number] = (f"Kunde {client.id}", src.problem(here, ""))
+    ]
+    entries += [
+        (src, ("switchboard_numbers", i), number, f"Kunde {client.id}")
+        for src, client in clients
+        for i, number in enumerate(client.switchboard_numbers)
+    ]
+    for src, here, number, owner in entries:
+        clash = next((claimed[f] for f in carrier_forms(number) if f in claimed), None)
+        if clash is not None:
+            other, other_owner, there = clash
+            same = "" if other == number else f" als {other}"
+            yield src.problem(
+                here,
+                f"Rufnummer {number} ist schon vergeben{same} "
+                f"({other_owner}, {there.file}:{there.line})",
+            )
+            continue
+        where = src.problem(here, "")
+        for form in carrier_forms(number):
+            claimed[form] = (number, owner, where)
+    for i, number in enumerate(center.office_numbers):
+        if is_premium(number):
+            yield center_src.problem(("office_numbers", i), premium_target(number))
+
+
+def premium_target(number: str) -> str:
+    """What is wrong with a premium-rate number as a transfer target or office number."""
+    return (
+        f"{number} ist eine Sonderrufnummer mit erhöhten Kosten ({', '.join(PREMIUM_PREFIXES)}): "
+        "als Ziel nicht erlaubt (Gebührenbetrug)"
+    )
 
 
 def _area_codes(
@@ -188,6 +211,10 @@ def _center_defaults(center_src: Source, center: ServiceCenter) -> Iterator[Prob
             yield center_src.problem(
                 ("menu_defaults", "default"),
                 f"Thema '{topic}' gibt es nicht unter topics ({_listing(center.topics)})",
+            )
+        if isinstance(default, TransferAction) and is_premium(default.transfer):
+            yield center_src.problem(
+                ("menu_defaults", "default", "transfer"), premium_target(default.transfer)
             )
 
 
@@ -260,6 +287,9 @@ def _action(ctx: _TreeContext, tree: MenuTree, loc: Loc, action: Action) -> Iter
                 yield ctx.source.problem(
                     (*loc, "client"), f"Kunde '{client_id}' gibt es nicht ({_listing(ctx.clients)})"
                 )
+
+    if isinstance(action, TransferAction) and is_premium(action.transfer):
+        yield ctx.source.problem((*loc, "transfer"), premium_target(action.transfer))
 
 
 def _effective_default(ctx: _TreeContext, node: MenuNode) -> Action | None:

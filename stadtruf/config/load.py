@@ -34,6 +34,8 @@ from stadtruf.config.model import (
     Prompt,
     ServiceCenter,
     Topic,
+    TransferAction,
+    walk,
     walk_prompts,
 )
 from stadtruf.config.problems import ConfigError, Problem
@@ -55,6 +57,18 @@ class ServiceCenterConfig:
     switchboards: Mapping[str, str] = field(default_factory=FrozenMap)
     area_codes: Mapping[str, tuple[str, ...]] = field(default_factory=FrozenMap)
     files: Mapping[str, Path] = field(default_factory=FrozenMap)
+
+    @property
+    def routed_numbers(self) -> tuple[str, ...]:
+        """Every number (national form) that must reach the app: the service numbers (115, …)
+        and every client's switchboard numbers. The one source for the rendered dialplan."""
+        return tuple(dict.fromkeys((*self.service_center.service_numbers, *self.switchboards)))
+
+    def transfer_targets(self) -> tuple[str, ...]:
+        """Every number a menu may transfer a caller to (endpoints such as PJSIP/wbd aside)."""
+        owners = (self.service_center, *self.clients.values())
+        targets = (action.transfer for owner in owners for _, action in walk(owner, TransferAction))
+        return tuple(sorted({t for t in targets if "/" not in t}))
 
     def topic(self, topic_id: str) -> Topic | None:
         return self.service_center.topics.get(topic_id)

@@ -102,6 +102,11 @@ def _service_number(value: str) -> str | None:
     return number if number and len(number) >= 3 else None
 
 
+def _office_number(value: str) -> str | None:
+    number = normalize(value)
+    return number if number and (is_national(number) or number.startswith("00")) else None
+
+
 def _leika(value: str) -> str | None:
     return value if len(value) == 14 and value.isdigit() else None
 
@@ -156,6 +161,10 @@ TransferTarget = Annotated[
         _transfer_target,
         "'{value}' ist kein Ziel: Rufnummer (z. B. '0203 283-0') oder Endpunkt (z. B. 'PJSIP/wbd')",
     ),
+]
+OfficeNumber = Annotated[
+    str,
+    _checked(_office_number, "'{value}' ist keine Rufnummer mit Vorwahl (z. B. '0203 283-0')"),
 ]
 FederalState = Literal[
     "BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"
@@ -468,6 +477,12 @@ class ServiceCenter(Frozen):
     service_numbers: tuple[ServiceNumber, ...] = Field(
         default=("115",), description="Gewählte Nummern, bei denen die Vorwahl des Anrufers zählt"
     )
+    office_numbers: tuple[OfficeNumber, ...] = Field(
+        default=(),
+        description="Rufnummern (Ämter, Stellen), die Agenten anrufen und an die sie "
+        "weiterverbinden dürfen, zusätzlich zu den Weiterleitungszielen der Menüs und "
+        "Warteschlangen",
+    )
     greeting: Prompt | None = Field(
         default=None, description="Begrüßung, solange der Kunde noch nicht feststeht"
     )
@@ -487,18 +502,28 @@ class ServiceCenter(Frozen):
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def walk(
+    value: object, kind: type[M], loc: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], M]]:
+    """Every `kind` model inside a model, with its location (for checks, rendering, lists)."""
+    if isinstance(value, kind):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from walk(getattr(value, name), kind, (*loc, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, kind, (*loc, key))
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            yield from walk(item, kind, (*loc, i))
+
+
 def walk_prompts(
     value: object, loc: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], Prompt]]:
     """Every prompt inside a model, with its location (for checks and speech rendering)."""
-    if isinstance(value, Prompt):
-        yield loc, value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from walk_prompts(getattr(value, name), (*loc, name))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk_prompts(item, (*loc, key))
-    elif isinstance(value, tuple | list):
-        for i, item in enumerate(value):
-            yield from walk_prompts(item, (*loc, i))
+    return walk(value, Prompt, loc)

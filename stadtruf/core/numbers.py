@@ -8,9 +8,12 @@ form*: digits, German numbers with their leading ``0`` (``02041700``), foreign n
 Decisions, and why:
 
 - ``+49…`` and ``0049…`` become ``0…``; the trunk prefix written as ``+49 (0) 203…`` is dropped.
-- A bare ``49…`` (no ``+``, no ``00``) is *not* read as a country code: a local subscriber number
-  may start with 49, and guessing wrong sends the caller to the wrong town. Configure the trunk
-  to send ``+49`` instead.
+- A bare ``49…`` (no ``+``, no ``00``) is *not* read as a country code by `normalize`: a caller's
+  local subscriber number may start with 49, and guessing wrong sends the caller to the wrong
+  town. A *dialled* number is different: it is only ever matched against our own configured
+  numbers, and carriers do send ``49…`` for them. `carrier_forms` is the one rule for the forms
+  a carrier may send for one of our numbers (the dialplan accepts exactly these), and
+  `called_number` reads a dialled number back through the same rule.
 - ``tel:``/``sip:``/``sips:`` URIs and ``"Name" <sip:…>`` forms are reduced to their user part;
   visual separators (space, ``-``, ``/``, ``.``, parentheses) are ignored.
 - Withheld or unusable callers (``anonymous``, ``unknown``, ``restricted``, empty, letters)
@@ -20,6 +23,7 @@ Decisions, and why:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 COUNTRY_CODE = "49"
 
@@ -93,6 +97,50 @@ def to_e164(raw: str | None) -> str | None:
     if number.startswith("0") and len(number) > 3:
         return "+" + COUNTRY_CODE + number[1:]
     return None
+
+
+def carrier_forms(number: str) -> tuple[str, ...]:
+    """Every form in which a carrier may send `number` (national form) as the called number.
+
+    >>> carrier_forms("02041700"), carrier_forms("115")
+    (('02041700', '+492041700', '00492041700', '492041700'), ('115',))
+    """
+    if not is_national(number):
+        return (number,)  # 115 and other short numbers arrive as dialled
+    subscriber = number[1:]
+    return (
+        number,
+        f"+{COUNTRY_CODE}{subscriber}",
+        f"00{COUNTRY_CODE}{subscriber}",
+        COUNTRY_CODE + subscriber,
+    )
+
+
+def called_number(raw: str | None, ours: Collection[str]) -> str | None:
+    """The number of `ours` (national form) that the dialled number `raw` is a carrier form of;
+    otherwise the plain `normalize`d number (None when there is none).
+
+    A bare ``49…`` is read as a country code only here, and only when that names one of ours.
+    """
+    number = normalize(raw)
+    if number is None or number in ours:
+        return number
+    if number.startswith(COUNTRY_CODE) and len(number) > len(COUNTRY_CODE):
+        national = "0" + number[len(COUNTRY_CODE) :]
+        if is_national(national) and national in ours:
+            return national
+    return number
+
+
+# Prefixes whose calls cost the caller (the service center, when it dials out) far more than a
+# national call: premium rate (0900), mass calls/televoting (0137, 0138), service numbers (0180),
+# former premium (0190), "innovative services" (012).
+PREMIUM_PREFIXES = ("0900", "0137", "0138", "0180", "0190", "012")
+
+
+def is_premium(number: str) -> bool:
+    """True for a normalized number with one of the `PREMIUM_PREFIXES`."""
+    return number.startswith(PREMIUM_PREFIXES)
 
 
 def is_national(number: str) -> bool:

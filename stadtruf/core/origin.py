@@ -11,7 +11,10 @@ Rules, first match wins (each is a `Rule`, the reason text says what matched):
 4. Nothing decided (withheld or foreign caller, unknown area code, tie-break ``ask``):
    ``town_menu`` – ask the caller "which town?" (`needs_town_menu`), or ``default_client``.
 
-Pure: no I/O, numbers go through `stadtruf.core.numbers.normalize` first.
+Pure: no I/O, numbers go through `stadtruf.core.numbers.normalize` first; the dialled number
+through `called_number`, which reads every form the dialplan accepts for one of our numbers
+(``492041700`` too) as that number. Caller and Diversion numbers are not reread: without ``+``
+or ``00`` a leading 49 may belong to a local subscriber number.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from enum import StrEnum
 
 from stadtruf.config import ASK, ServiceCenterConfig
 from stadtruf.config.agents import DialledKind
-from stadtruf.core.numbers import is_national, normalize
+from stadtruf.core.numbers import called_number, is_national, normalize
 
 
 class Rule(StrEnum):
@@ -67,7 +70,7 @@ def resolve(
             )
         notes.append(f"Umleitung von {diverted_from} gehört keinem Kunden")
 
-    number = normalize(dialled)
+    number = called_number(dialled, cfg.routed_numbers)
     if number is not None:
         client_id = cfg.switchboards.get(number)
         if client_id is not None:
@@ -154,7 +157,7 @@ def dialled_kind(
     diverted from it) or a service number such as 115; None for anything else."""
     if decision.rule in (Rule.SWITCHBOARD, Rule.DIVERSION):
         return "switchboard"
-    number = normalize(dialled)
+    number = called_number(dialled, cfg.routed_numbers)
     if number is not None and number in cfg.service_center.service_numbers:
         return "service_number"
     return None

@@ -22,6 +22,7 @@ from ari_app.application import StasisApplication
 from ari_app.errors import AriError
 from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
     ARI_USER,
@@ -104,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     base = tmp_path_factory.mktemp("asterisk")
     agents = [AgentEndpoint(a, secrets.token_urlsafe(12)) for a in TEST_AGENTS]
     center = AsteriskInstance(
-        servicecenter_settings(TEST_PLAN, password, config.switchboards.keys(), agents),
+        servicecenter_settings(TEST_PLAN, password, numbers_conf(config, TEST_QUEUES), agents),
         base / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(TEST_PLAN, password), base / "testcarrier")

@@ -22,6 +22,7 @@ def test_phones_register_to_the_servicecenter() -> None:
     assert "server_uri = sip:127.0.0.1:5060" in text
     assert "client_uri = sip:agent-7@127.0.0.1:5060" in text
     assert "line = yes" in text
+    assert "from_user = agent-7" in text  # the ServiceCenter identifies its calls by it
 
 
 @pytest.mark.parametrize(

@@ -253,6 +253,22 @@ def test_references_into_the_service_center(tmp_path: Path) -> None:
     assert any("kein Agent nimmt Thema 'kfz' für Kunde 'bottrop' an" in p for p in found)
 
 
+def test_a_premium_overflow_target_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        queues:
+          kfz: {overflow: {transfer: "0900 1234567"}}
+        agents:
+          - {id: agent-101, name: A, skills: [{topic: "*"}]}
+        """,
+    )
+    found = [
+        str(p).split(":", 1)[1] for p in check_agents(load_agents(path), load(ROOT / "config"))
+    ]
+    assert any(p.startswith("2:30: 09001234567 ist eine Sonderrufnummer") for p in found), found
+
+
 def test_check_without_a_source_still_reports() -> None:
     agents = AgentsConfig.model_validate(
         {"agents": [{"id": "a1", "name": "A", "skills": [{"topic": "nope"}]}]}

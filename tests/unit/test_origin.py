@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from stadtruf.asterisk.dialplan import render_numbers_context
 from stadtruf.config import ServiceCenterConfig, load
-from stadtruf.core.origin import Rule, resolve
+from stadtruf.config.model import FrozenMap
+from stadtruf.core.origin import Rule, dialled_kind, resolve
+from stadtruf.paths import sample_config_dir
 
 CENTER = """
 name: Test
@@ -78,6 +84,13 @@ def cfg(tmp_path_factory: pytest.TempPathFactory) -> ServiceCenterConfig:
         # the dialled switchboard number beats the area code
         ("02041 70-0", "0203 555123", None, "bottrop", Rule.SWITCHBOARD),
         ("+4928120 70", "02841 12345", None, "kreis", Rule.SWITCHBOARD),
+        # the bare country-code form the dialplan accepts (defect 1: went to Duisburg)
+        ("492041700", "0203555333", None, "bottrop", Rule.SWITCHBOARD),
+        ("0049 2041 700", "0203555333", None, "bottrop", Rule.SWITCHBOARD),
+        # …but a caller's bare 49… is not reread: it may be a local number
+        ("115", "492041123456", None, None, Rule.TOWN_MENU),
+        # …nor is a bare 49… dialled number that is not one of ours
+        ("4920417001", "0203555333", None, "duisburg", Rule.AREA_CODE),
         # Diversion beats the area code and the dialled number
         ("0203 94000", "0203 555123", "sip:02064660@pbx.dinslaken.de", "dinslaken", Rule.DIVERSION),
         ("115", "0203 555123", "+49 2041 70-0", "bottrop", Rule.DIVERSION),
@@ -125,3 +138,63 @@ def test_default_client_without_town_menu(tmp_path: Path) -> None:
     decision = resolve(load(tmp_path), dialled="115", caller=None, diversion=None)
     assert (decision.client_id, decision.rule) == ("duisburg", Rule.DEFAULT_CLIENT)
     assert not decision.needs_town_menu
+
+
+# --- Whatever the dialplan accepts, origin resolution understands ---------------------------
+
+
+def _rendered_forms(number: str) -> list[str]:
+    """The extensions the rendered dialplan lists for one routed number."""
+    text = render_numbers_context([number])
+    return [line.split(" => ", 1)[1].split(",", 1)[0] for line in text.splitlines()[1:]]
+
+
+@pytest.fixture(scope="module")
+def sample() -> ServiceCenterConfig:
+    return load(sample_config_dir())
+
+
+def test_every_rendered_form_of_the_sample_resolves_like_its_national_form(
+    sample: ServiceCenterConfig,
+) -> None:
+    for number in sample.routed_numbers:
+        for caller in ("0203555333", "02041555", None, "+31201234567"):
+            expected = resolve(sample, dialled=number, caller=caller, diversion=None)
+            for form in _rendered_forms(number):
+                decision = resolve(sample, dialled=form, caller=caller, diversion=None)
+                assert (decision.client_id, decision.rule, decision.matched) == (
+                    expected.client_id,
+                    expected.rule,
+                    expected.matched,
+                ), (form, caller)
+                kind = dialled_kind(sample, decision, form)
+                assert kind == dialled_kind(sample, expected, number)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(
+    number=st.from_regex(r"0[1-9][0-9]{5,10}", fullmatch=True),
+    service=st.booleans(),
+    caller=st.one_of(st.none(), st.from_regex(r"(\+49|0049|0|49)[1-9][0-9]{3,9}", fullmatch=True)),
+    data=st.data(),
+)
+def test_every_rendered_form_of_a_configured_number_resolves_like_its_national_form(
+    sample: ServiceCenterConfig, number: str, service: bool, caller: str | None, data: st.DataObject
+) -> None:
+    taken = {form for n in sample.routed_numbers for form in _rendered_forms(n)}
+    assume(not taken & set(_rendered_forms(number)))
+    if service:
+        center = sample.service_center.model_copy(
+            update={"service_numbers": (*sample.service_center.service_numbers, number)}
+        )
+        cfg = dataclasses.replace(sample, service_center=center)
+    else:
+        client = data.draw(st.sampled_from(sorted(sample.clients)))
+        cfg = dataclasses.replace(
+            sample, switchboards=FrozenMap({**sample.switchboards, number: client})
+        )
+    expected = resolve(cfg, dialled=number, caller=caller, diversion=None)
+    for form in _rendered_forms(number):
+        decision = resolve(cfg, dialled=form, caller=caller, diversion=None)
+        assert (decision.client_id, decision.rule) == (expected.client_id, expected.rule), form
+        assert dialled_kind(cfg, decision, form) == dialled_kind(cfg, expected, number)
