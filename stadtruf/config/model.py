@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from stadtruf.config.hours import HoursConfig
 from stadtruf.core.numbers import is_national, normalize
 
 # Used when neither the menu, the client nor the service center says otherwise.
@@ -341,6 +342,31 @@ class MenuTree(Frozen):
     menus: Annotated[dict[Identifier, MenuNode], AfterValidator(_freeze)] = Field(min_length=1)
 
 
+# --- Outside the opening hours (see hours.py for the hours themselves) ----------------------
+
+
+class ClosedTransfer(Frozen):
+    transfer: TransferTarget = Field(description="Rufnummer oder Endpunkt, z. B. '0203 283-0'")
+
+
+class WhenClosed(Frozen):
+    """What a caller gets outside the hours: the closed announcement, then `action`."""
+
+    prompt: Prompt | None = Field(
+        default=None,
+        description="Eigener erster Satz statt 'Sie rufen außerhalb unserer Servicezeiten an.'; "
+        "der Satz, wann wir wieder da sind, folgt immer",
+    )
+    action: Literal["hangup", "voicemail", "callback"] | ClosedTransfer = Field(
+        default="hangup",
+        description="Danach: hangup (auflegen), voicemail (Nachricht in die Rückrufliste), "
+        "callback (Rückrufwunsch) oder {transfer: Rufnummer}",
+    )
+    topic: Identifier | None = Field(
+        default=None, description="Thema für die Rückrufliste (voicemail, callback)"
+    )
+
+
 # --- The two kinds of file ------------------------------------------------------------------
 
 
@@ -366,6 +392,16 @@ class Client(Frozen):
     greeting: Prompt | None = Field(default=None, description="Begrüßung vor dem Hauptmenü")
     menu_defaults: MenuDefaults = MenuDefaults()
     menu: MenuTree
+    # Opening hours (issue 10)
+    hours: HoursConfig | None = Field(default=None, description="Öffnungszeiten; ohne: immer")
+    topic_hours: Annotated[dict[Identifier, HoursConfig], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
+        description="Zeiten einzelner Themen nur für diesen Kunden (statt hours des Themas in "
+        "service-center.yaml); engen die Zeiten des Kunden ein",
+    )
+    when_closed: WhenClosed = Field(
+        default=WhenClosed(), description="Was Anrufer außerhalb der Öffnungszeiten erleben"
+    )
 
     @property
     def language(self) -> str:
@@ -379,6 +415,14 @@ class Topic(Frozen):
     leika: (
         Annotated[str, _checked(_leika, "'{value}' ist kein LeiKa-Schlüssel (14 Ziffern)")] | None
     ) = Field(default=None, description="LeiKa-Schlüssel (14 Ziffern), wenn es genau einen gibt")
+    # Opening hours (issue 10)
+    hours: HoursConfig | None = Field(
+        default=None,
+        description="Zeiten des Themas für alle Kunden; engen die Zeiten des Kunden ein",
+    )
+    when_closed: WhenClosed | None = Field(
+        default=None, description="Außerhalb der Themenzeiten; ohne: wie beim Kunden"
+    )
 
 
 class UnknownCaller(Frozen):

@@ -33,6 +33,10 @@ _DESCRIPTIONS = {
     "TransferAction": "Weiterleiten an Rufnummer oder Endpunkt",
     "AnnounceAction": "Ansage spielen, dann auflegen",
     "ClientAction": "Kunde gewählt (nur im Stadtauswahl-Menü)",
+    "HoursConfig": "Öffnungszeiten: Woche, Ausnahmen, Feiertage des Bundeslands",
+    "HoursException": "Abweichender Tag oder Zeitraum: geschlossen oder andere Zeiten",
+    "WhenClosed": "Außerhalb der Öffnungszeiten: Ansage, wann wir wieder da sind, dann action",
+    "ClosedTransfer": "Weiterleiten an Rufnummer oder Endpunkt",
 }
 
 
