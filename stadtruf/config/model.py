@@ -357,7 +357,11 @@ class WhenClosed(Frozen):
         description="Eigener erster Satz statt 'Sie rufen außerhalb unserer Servicezeiten an.'; "
         "der Satz, wann wir wieder da sind, folgt immer",
     )
-    action: Literal["hangup", "voicemail", "callback"] | ClosedTransfer = Field(
+    action: Annotated[
+        Annotated[Literal["hangup", "voicemail", "callback"], Tag(_TAG + "word")]
+        | Annotated[ClosedTransfer, Tag(_TAG + "transfer")],
+        Discriminator(lambda v: _TAG + ("word" if isinstance(v, str) else "transfer")),
+    ] = Field(
         default="hangup",
         description="Danach: hangup (auflegen), voicemail (Nachricht in die Rückrufliste), "
         "callback (Rückrufwunsch) oder {transfer: Rufnummer}",
