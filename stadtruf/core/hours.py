@@ -220,11 +220,14 @@ class Override:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("override times need a time zone")
+        # In UTC, so that comparisons are by the moment, not the wall clock (see `status`).
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end <= self.start:
             raise ValueError("override ends before it starts")
 
     def active(self, at: datetime) -> bool:
-        return self.start <= at < self.end
+        return self.start <= at.astimezone(UTC) < self.end
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -249,7 +252,7 @@ class Override:
 
 def current_overrides(overrides: Iterable[Override], at: datetime) -> tuple[Override, ...]:
     """Those not yet expired at `at` (what a store keeps)."""
-    return tuple(o for o in overrides if o.end > at)
+    return tuple(o for o in overrides if o.end > at.astimezone(UTC))
 
 
 # --- The decision -------------------------------------------------------------------------
@@ -282,10 +285,13 @@ Status = Open | Closed
 def status(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> Status:
     """Open (until when) or closed (why, and when it opens next) at the moment `at`.
 
-    `at` must carry a time zone; the returned times are in Europe/Berlin.
+    `at` must carry a time zone. The returned times are in UTC: Python compares two datetimes
+    of the same zone by their wall clock, which is wrong in October's repeated hour, so
+    moments are kept in UTC and only shown in Berlin time.
     """
     if at.tzinfo is None:
         raise ValueError("status needs an aware datetime")
+    at = at.astimezone(UTC)
     is_open, reason = _decide(schedule, overrides, at)
     change = _next_change(schedule, overrides, at, is_open)
     if is_open:
@@ -296,7 +302,9 @@ def status(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ())
 
 def is_open(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()) -> bool:
     """Only the yes/no of `status`, without looking ahead."""
-    return _decide(schedule, overrides, at)[0]
+    if at.tzinfo is None:
+        raise ValueError("is_open needs an aware datetime")
+    return _decide(schedule, overrides, at.astimezone(UTC))[0]
 
 
 def day_hours(hours: OpeningHours, day: date, state: str | None) -> tuple[Interval, ...]:
@@ -360,20 +368,38 @@ def _next_change(
     """
     marks = sorted(t for o in overrides for t in (o.start, o.end) if t > at)
     first_day = at.astimezone(BERLIN).date()
+    begin = _midnight(first_day)
     for offset in range(HORIZON_DAYS):
         day = first_day + timedelta(days=offset)
-        begin, end = _wall_instants(day, 0)[0], _wall_instants(day, DAY_MINUTES)[0]
-        candidates = {begin, *(t for t in marks if begin <= t < end)}
-        candidates.update(_dst_switch(begin, end))
-        for layer in schedule.layers:
-            for interval in _day(layer, day, schedule.state)[0]:
-                for minute in (interval.start, interval.end):
-                    if minute < DAY_MINUTES:
-                        candidates.update(_wall_instants(day, minute))
-        for moment in sorted(candidates):
-            if moment > at and _decide(schedule, overrides, moment)[0] != now_open:
-                return moment.astimezone(BERLIN)
+        end = _midnight(day + timedelta(days=1))
+        day_marks = [t for t in marks if begin <= t < end]
+        hours = [_day(layer, day, schedule.state)[0] for layer in schedule.layers]
+        overridden = day_marks or any(o.active(begin) for o in overrides)
+        if overridden or not _all_day(hours, now_open):
+            candidates = {begin, *day_marks, *_dst_switch(begin, end)}
+            for intervals in hours:
+                for interval in intervals:
+                    candidates.update(_wall_instants(day, interval.start))
+                    candidates.update(_wall_instants(day, interval.end))
+            for moment in sorted(candidates):
+                if begin <= moment < end and moment > at:
+                    if _decide(schedule, overrides, moment)[0] != now_open:
+                        return moment
+        begin = end
     return None
+
+
+def _all_day(hours: Sequence[tuple[Interval, ...]], now_open: bool) -> bool:
+    """Whether the layers' hours keep the whole day `now_open` (a quick skip: a line closed
+    for weeks is not looked at minute by minute)."""
+    if now_open:
+        return all(intervals == (Interval(0, DAY_MINUTES),) for intervals in hours)
+    return any(not intervals for intervals in hours)
+
+
+def _midnight(day: date) -> datetime:
+    # Berlin switches at 2:00/3:00, so midnight always exists, exactly once.
+    return datetime(day.year, day.month, day.day, tzinfo=BERLIN).astimezone(UTC)
 
 
 def _wall_instants(day: date, minute: int) -> list[datetime]:

@@ -56,15 +56,16 @@ def next_open_sentence(at: datetime, next_open: datetime | None, language: str =
     now, then = at.astimezone(BERLIN), next_open.astimezone(BERLIN)
     days = (then.date() - now.date()).days
     if english:
+        # The time before the day: a sentence ending in "a.m." would read "a.m.."
         when = _clock_en(then)
         if days == 0:
-            return f"We will be available again today from {when}."
+            return f"We will be available again from {when} today."
         if days == 1:
-            return f"We will be available again tomorrow from {when}."
+            return f"We will be available again from {when} tomorrow."
         day = WEEKDAYS_EN[then.weekday()]
         if days >= _WEEK:
             day += f", {MONTHS_EN[then.month - 1]} {then.day}"
-        return f"We will be available again on {day}, from {when}."
+        return f"We will be available again from {when} on {day}."
     when = _clock_de(then)
     if days == 0:
         return f"Wir sind heute ab {when} wieder für Sie da."
