@@ -209,13 +209,17 @@ class Schedule:
 class Override:
     """Set at run time: closed (or open) from `start` until `end`, the expiry.
 
-    Serialized by `to_dict`/`from_dict`, so a small JSON store can keep a list of them.
+    For one client (or every client: None) and one topic (or the whole line: None). Kept as
+    plain data (`to_dict`/`from_dict`), so a small JSON store can hold a list of them.
     """
 
     state: Literal["closed", "open"]
     start: datetime
     end: datetime
     reason: str = ""
+    client: str | None = None
+    topic: str | None = None
+    id: str = ""  # for the store, to remove one again
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -229,25 +233,42 @@ class Override:
     def active(self, at: datetime) -> bool:
         return self.start <= at.astimezone(UTC) < self.end
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         return {
+            "id": self.id,
             "state": self.state,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "reason": self.reason,
+            "client": self.client,
+            "topic": self.topic,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, str]) -> Override:
-        state = data["state"]
-        if state not in ("closed", "open"):
-            raise ValueError(f"unknown override state {state!r}")
+    def from_dict(cls, data: Mapping[str, str | None]) -> Override:
+        """From `to_dict`'s form; ValueError (or KeyError) for anything else."""
+        state, start, end = data["state"], data["start"], data["end"]
+        if state not in ("closed", "open") or start is None or end is None:
+            raise ValueError(f"not an override: {dict(data)!r}")
         return cls(
             "closed" if state == "closed" else "open",
-            datetime.fromisoformat(data["start"]),
-            datetime.fromisoformat(data["end"]),
-            data.get("reason", ""),
+            datetime.fromisoformat(start),
+            datetime.fromisoformat(end),
+            data.get("reason") or "",
+            data.get("client"),
+            data.get("topic"),
+            data.get("id") or "",
         )
+
+
+def applicable(
+    overrides: Iterable[Override], client: str, topic: str | None = None
+) -> tuple[Override, ...]:
+    """The overrides for a call to `client` (about `topic`, once known): those for every
+    client or this one, for the whole line or this topic."""
+    return tuple(
+        o for o in overrides if o.client in (None, client) and (o.topic is None or o.topic == topic)
+    )
 
 
 def current_overrides(overrides: Iterable[Override], at: datetime) -> tuple[Override, ...]:

@@ -4,6 +4,7 @@ overrides; the closed announcement; properties against a brute-force reference."
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -28,6 +29,7 @@ from stadtruf.core.hours import (
     Override,
     Reason,
     Schedule,
+    applicable,
     current_overrides,
     is_open,
     parse_date,
@@ -389,8 +391,21 @@ def test_an_override_can_open_and_closing_wins() -> None:
     assert not is_open(NW, berlin("2026-06-06T10:00"), [storm, overlap])
 
 
+def test_overrides_for_a_call() -> None:
+    center = Override("closed", MEETING.start, MEETING.end, "Betriebsversammlung")
+    bottrop = Override("closed", MEETING.start, MEETING.end, client="bottrop")
+    kfz = Override("closed", MEETING.start, MEETING.end, client="bottrop", topic="kfz")
+    every = [center, bottrop, kfz]
+    assert applicable(every, "duisburg") == (center,)
+    assert applicable(every, "bottrop") == (center, bottrop)
+    assert applicable(every, "bottrop", "kfz") == (center, bottrop, kfz)
+    assert applicable(every, "bottrop", "pass") == (center, bottrop)
+
+
 def test_overrides_round_trip_through_json_data() -> None:
     assert Override.from_dict(MEETING.to_dict()) == MEETING
+    kfz = Override("open", MEETING.start, MEETING.end, "x", client="bottrop", topic="kfz", id="7")
+    assert Override.from_dict(json.loads(json.dumps(kfz.to_dict()))) == kfz
     with pytest.raises(ValueError):
         Override("closed", berlin("2026-06-03T12:00"), berlin("2026-06-03T11:00"))
     with pytest.raises(ValueError):
