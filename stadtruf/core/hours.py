@@ -53,7 +53,7 @@ class Interval:
     def __post_init__(self) -> None:
         if not 0 <= self.start < self.end <= DAY_MINUTES:
             raise ValueError(
-                f"{self.start}–{self.end}: Ende nicht nach Beginn oder nicht in 0–24 Uhr"
+                f"{self.start}–{self.end} (Minuten): Ende nicht nach Beginn oder nicht in 0–24 Uhr"
             )
 
     @classmethod

@@ -7,7 +7,7 @@ import functools
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, get_args
 
 import holidays
 import pytest
@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 from stadtruf.config import load
 from stadtruf.config.hours import HoursConfig, weekdays_of
+from stadtruf.config.model import FederalState
 from stadtruf.config.schedule import schedule_for, when_closed_for
 from stadtruf.core.hours import (
     ALWAYS,
     BERLIN,
+    WEEKDAYS_DE,
     Closed,
     DateException,
     Interval,
@@ -31,6 +33,7 @@ from stadtruf.core.hours import (
     Schedule,
     applicable,
     current_overrides,
+    holiday_name,
     is_open,
     parse_date,
     status,
@@ -640,3 +643,23 @@ def test_a_week_minute_by_minute_agrees_with_the_reference(
             result = status(schedule, moment)
             expected_change = result.until if isinstance(result, Open) else result.next_open
     assert expected_change is None or expected_change > moment
+
+
+@pytest.mark.parametrize("state", get_args(FederalState))
+def test_every_state_of_the_config_has_its_holidays(state: str) -> None:
+    # New Year is a holiday everywhere: the state codes of the config are the package's.
+    assert holiday_name(state, date(2027, 1, 1)) == "Neujahr"
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments, st.integers(1, 20 * 24 * 60))
+def test_the_sentence_names_the_day_and_time_of_berlin(at: datetime, minutes: int) -> None:
+    then = (at + timedelta(minutes=minutes)).astimezone(BERLIN)
+    sentence = next_open_sentence(at, then)
+    assert sentence.startswith("Wir sind ") and sentence.endswith(" Uhr wieder für Sie da.")
+    time_said = f"{then.hour} Uhr" if then.minute == 0 else f"{then.hour}:{then.minute:02d} Uhr"
+    assert f"ab {time_said}" in sentence or f", {time_said}" in sentence
+    days = (then.date() - at.astimezone(BERLIN).date()).days
+    if days >= 2:
+        assert WEEKDAYS_DE[then.weekday()] in sentence
+        assert (f"{then.day}." in sentence) == (days >= 7)
