@@ -387,32 +387,60 @@ def _next_change(
     at midnight, at a DST switch or at an override's start or end: those candidates are
     checked in order, day by day.
     """
-    marks = sorted(t for o in overrides for t in (o.start, o.end) if t > at)
     first_day = at.astimezone(BERLIN).date()
+    for candidates in _days(schedule, overrides, first_day, HORIZON_DAYS, now_open):
+        for moment in candidates:
+            if moment > at and _decide(schedule, overrides, moment)[0] != now_open:
+                return moment
+    return None
+
+
+def change_points(
+    schedule: Schedule, since: datetime, days: int, overrides: Sequence[Override] = ()
+) -> Iterator[datetime]:
+    """Every moment from the Berlin day of `since` on, for `days` days, at which the status,
+    its reason or the day it is announced from may change (UTC, in order).
+
+    Sampling `status` at these moments finds every closed announcement the window can need,
+    e.g. to render them as speech ahead of time.
+    """
+    first_day = since.astimezone(UTC).astimezone(BERLIN).date()
+    for candidates in _days(schedule, overrides, first_day, days, None):
+        yield from candidates
+
+
+def _days(
+    schedule: Schedule,
+    overrides: Sequence[Override],
+    first_day: date,
+    count: int,
+    skip_if: bool | None,
+) -> Iterator[list[datetime]]:
+    """Day by day, the moments of the Berlin day at which the answer can change, in order:
+    midnight, where the wall clock passes a boundary of the day's hours, a DST switch, an
+    override's start or end. Days whose hours keep them `skip_if` (open or closed) all day,
+    untouched by overrides, are passed over (a line closed for weeks is not looked at hour by
+    hour)."""
+    marks = sorted({t for o in overrides for t in (o.start, o.end)})
     begin = _midnight(first_day)
-    for offset in range(HORIZON_DAYS):
+    for offset in range(count):
         day = first_day + timedelta(days=offset)
         end = _midnight(day + timedelta(days=1))
         day_marks = [t for t in marks if begin <= t < end]
         hours = [_day(layer, day, schedule.state)[0] for layer in schedule.layers]
         overridden = day_marks or any(o.active(begin) for o in overrides)
-        if overridden or not _all_day(hours, now_open):
+        if overridden or skip_if is None or not _all_day(hours, skip_if):
             candidates = {begin, *day_marks, *_dst_switch(begin, end)}
             for intervals in hours:
                 for interval in intervals:
                     candidates.update(_wall_instants(day, interval.start))
                     candidates.update(_wall_instants(day, interval.end))
-            for moment in sorted(candidates):
-                if begin <= moment < end and moment > at:
-                    if _decide(schedule, overrides, moment)[0] != now_open:
-                        return moment
+            yield sorted(t for t in candidates if begin <= t < end)
         begin = end
-    return None
 
 
 def _all_day(hours: Sequence[tuple[Interval, ...]], now_open: bool) -> bool:
-    """Whether the layers' hours keep the whole day `now_open` (a quick skip: a line closed
-    for weeks is not looked at minute by minute)."""
+    """Whether the layers' hours keep the whole day `now_open`."""
     if now_open:
         return all(intervals == (Interval(0, DAY_MINUTES),) for intervals in hours)
     return any(not intervals for intervals in hours)

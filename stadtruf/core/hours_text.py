@@ -7,9 +7,18 @@ hall's answering machine says it: "Wir sind morgen ab 7:30 Uhr wieder für Sie d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from stadtruf.core.hours import BERLIN, WEEKDAYS_DE, Closed
+from stadtruf.core.hours import (
+    BERLIN,
+    WEEKDAYS_DE,
+    Closed,
+    Override,
+    Schedule,
+    change_points,
+    status,
+)
 
 WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS_DE = (
@@ -85,6 +94,24 @@ def closed_announcement(
     if intro is None:
         intro = _reason_en(closed) if english else _reason_de(closed)
     return f"{intro} {next_open_sentence(at, closed.next_open, language)}"
+
+
+def closed_texts(
+    schedule: Schedule,
+    since: datetime,
+    days: int,
+    language: str = "de",
+    intro: str | None = None,
+    overrides: Sequence[Override] = (),
+) -> set[str]:
+    """Every closed announcement a call may hear from the Berlin day of `since` on, for `days`
+    days: what to render as speech ahead of time (the text changes only at `change_points`)."""
+    texts = set()
+    for moment in change_points(schedule, since, days, overrides):
+        result = status(schedule, moment, overrides)
+        if isinstance(result, Closed):
+            texts.add(closed_announcement(result, moment, language, intro))
+    return texts
 
 
 def _reason_de(closed: Closed) -> str:

@@ -38,7 +38,7 @@ from stadtruf.core.hours import (
     parse_date,
     status,
 )
-from stadtruf.core.hours_text import closed_announcement, next_open_sentence
+from stadtruf.core.hours_text import closed_announcement, closed_texts, next_open_sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -663,3 +663,29 @@ def test_the_sentence_names_the_day_and_time_of_berlin(at: datetime, minutes: in
     if days >= 2:
         assert WEEKDAYS_DE[then.weekday()] in sentence
         assert (f"{then.day}." in sentence) == (days >= 7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(setups())
+def test_every_announcement_is_among_those_rendered_ahead(setup: Setup) -> None:
+    layers, state, at, overrides = setup
+    schedule = schedule_of(layers, state)
+    result = status(schedule, at, overrides)
+    if isinstance(result, Closed):
+        ahead = closed_texts(schedule, at, 1, overrides=overrides)
+        assert closed_announcement(result, at) in ahead
+
+
+def test_announcements_rendered_ahead_for_a_week() -> None:
+    since = berlin("2026-06-01T00:00")  # a Monday; Thursday is Corpus Christi
+    texts = closed_texts(Schedule((LUNCH,), "NW"), since, 7)
+    intro = "Sie rufen außerhalb unserer Servicezeiten an. "
+    assert texts == {
+        intro + "Wir sind heute ab 7:30 Uhr wieder für Sie da.",
+        intro + "Wir sind heute ab 13 Uhr wieder für Sie da.",
+        intro + "Wir sind morgen ab 7:30 Uhr wieder für Sie da.",
+        intro + "Wir sind ab Freitag, 7:30 Uhr wieder für Sie da.",
+        intro + "Wir sind ab Montag, 7:30 Uhr wieder für Sie da.",
+        "Heute ist ein gesetzlicher Feiertag: Fronleichnam. "
+        "Wir sind morgen ab 7:30 Uhr wieder für Sie da.",
+    }
