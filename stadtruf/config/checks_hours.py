@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 
-from stadtruf.config.hours import WEEKDAY_NAMES, HoursConfig
+from stadtruf.config.hours import WEEKDAY_NAMES, HoursConfig, weekdays_of
 from stadtruf.config.model import Client, ServiceCenter, WhenClosed
 from stadtruf.config.problems import Problem
 from stadtruf.config.yamlsource import Source
@@ -47,8 +47,7 @@ def check_hours(
 def _block(src: Source, loc: Loc, hours: HoursConfig) -> Iterator[Problem]:
     seen: dict[int, str] = {}  # weekday → the key that gave it first
     for key, intervals in hours.weekly.items():
-        key_days = {day for k, day, _, _ in hours.days() if k == key}
-        for day in sorted(key_days):
+        for day in weekdays_of(key):
             if day in seen:
                 yield src.problem(
                     (*loc, "weekly", key),
