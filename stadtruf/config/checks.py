@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from stadtruf.config.checks_hours import check_hours
 from stadtruf.config.model import (
     ASK,
     Action,
@@ -102,6 +103,8 @@ def check(
 
     problems += _prompts(center_src, center, (center.default_language, *all_languages))
     problems += _sounds(directory, center_src, center, clients)
+    # Opening hours (issue 10): their own module, checks_hours.py.
+    problems += check_hours(center_src, center, clients)
     return problems
 
 

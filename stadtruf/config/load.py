@@ -229,7 +229,8 @@ def validation_problem(source: Source, error: ErrorDetails) -> Problem:
         "tuple_type": lambda: "erwartet eine Liste (- eintrag)",
     }
     text = messages.get(kind, lambda: error["msg"])()
-    return source.problem(loc, f"{where}: {text}" if where else text)
+    # A bad key (e.g. a weekday under hours.weekly) is marked at the key, not at its value.
+    return source.problem(loc, f"{where}: {text}" if where else text, key=last == "[key]")
 
 
 def _num(value: object) -> str:

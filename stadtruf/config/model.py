@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from stadtruf.config.hours import HoursConfig
 from stadtruf.core.numbers import is_national, normalize
 from stadtruf.core.record import CallerNumberStorage
 
@@ -370,6 +371,35 @@ class MenuTree(Frozen):
     menus: Annotated[Mapping[Identifier, MenuNode], AfterValidator(_freeze)] = Field(min_length=1)
 
 
+# --- Outside the opening hours (see hours.py for the hours themselves) ----------------------
+
+
+class ClosedTransfer(Frozen):
+    transfer: TransferTarget = Field(description="Rufnummer oder Endpunkt, z. B. '0203 283-0'")
+
+
+class WhenClosed(Frozen):
+    """What a caller gets outside the hours: the closed announcement, then `action`."""
+
+    prompt: Prompt | None = Field(
+        default=None,
+        description="Eigener erster Satz statt 'Sie rufen außerhalb unserer Servicezeiten an.'; "
+        "der Satz, wann wir wieder da sind, folgt immer",
+    )
+    action: Annotated[
+        Annotated[Literal["hangup", "voicemail", "callback"], Tag(_TAG + "word")]
+        | Annotated[ClosedTransfer, Tag(_TAG + "transfer")],
+        Discriminator(lambda v: _TAG + ("word" if isinstance(v, str) else "transfer")),
+    ] = Field(
+        default="hangup",
+        description="Danach: hangup (auflegen), voicemail (Nachricht in die Rückrufliste), "
+        "callback (Rückrufwunsch) oder {transfer: Rufnummer}",
+    )
+    topic: Identifier | None = Field(
+        default=None, description="Thema für die Rückrufliste (voicemail, callback)"
+    )
+
+
 # --- The two kinds of file ------------------------------------------------------------------
 
 
@@ -395,6 +425,16 @@ class Client(Frozen):
     greeting: Prompt | None = Field(default=None, description="Begrüßung vor dem Hauptmenü")
     menu_defaults: MenuDefaults = MenuDefaults()
     menu: MenuTree
+    # Opening hours (issue 10)
+    hours: HoursConfig | None = Field(default=None, description="Öffnungszeiten; ohne: immer")
+    topic_hours: Annotated[dict[Identifier, HoursConfig], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
+        description="Zeiten einzelner Themen nur für diesen Kunden (statt hours des Themas in "
+        "service-center.yaml); engen die Zeiten des Kunden ein",
+    )
+    when_closed: WhenClosed = Field(
+        default=WhenClosed(), description="Was Anrufer außerhalb der Öffnungszeiten erleben"
+    )
 
     @property
     def language(self) -> str:
@@ -408,6 +448,14 @@ class Topic(Frozen):
     leika: (
         Annotated[str, _checked(_leika, "'{value}' ist kein LeiKa-Schlüssel (14 Ziffern)")] | None
     ) = Field(default=None, description="LeiKa-Schlüssel (14 Ziffern), wenn es genau einen gibt")
+    # Opening hours (issue 10)
+    hours: HoursConfig | None = Field(
+        default=None,
+        description="Zeiten des Themas für alle Kunden; engen die Zeiten des Kunden ein",
+    )
+    when_closed: WhenClosed | None = Field(
+        default=None, description="Außerhalb der Themenzeiten; ohne: wie beim Kunden"
+    )
 
 
 class UnknownCaller(Frozen):

@@ -34,6 +34,10 @@ _DESCRIPTIONS = {
     "AnnounceAction": "Ansage spielen, dann auflegen",
     "ClientAction": "Kunde gewählt (nur im Stadtauswahl-Menü)",
     "CallRecords": "Anrufliste: ein Datensatz je Anruf (SQLite oder PostgreSQL)",
+    "HoursConfig": "Öffnungszeiten: Woche, Ausnahmen, Feiertage des Bundeslands",
+    "HoursException": "Abweichender Tag oder Zeitraum: geschlossen oder andere Zeiten",
+    "WhenClosed": "Außerhalb der Öffnungszeiten: Ansage, wann wir wieder da sind, dann action",
+    "ClosedTransfer": "Weiterleiten an Rufnummer oder Endpunkt",
 }
 
 
