@@ -112,7 +112,9 @@ async def measure(args: argparse.Namespace) -> list[Result]:
     assert greeting is not None
     password = secrets.token_urlsafe(18)
     workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
-    settings = servicecenter_settings(PLAN, password, config.switchboards.keys())
+    settings = servicecenter_settings(
+        PLAN, password, config.switchboards.keys(), capacity=config.service_center.capacity
+    )
     files = dict(settings.files)
     files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), args.hold)
     center = AsteriskInstance(replace(settings, files=files), workdir / "servicecenter")

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from stadtruf.config.capacity import Capacity
 from stadtruf.core.numbers import is_national, normalize
 
 # Used when neither the menu, the client nor the service center says otherwise.
@@ -421,6 +422,9 @@ class ServiceCenter(Frozen):
     unknown_caller: UnknownCaller
     max_menu_prompts: int = Field(
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
+    )
+    capacity: Capacity = Field(
+        default=Capacity(), description="RTP-Ports und Höchstzahl gleichzeitiger Anrufe"
     )
 
 

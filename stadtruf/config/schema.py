@@ -33,6 +33,7 @@ _DESCRIPTIONS = {
     "TransferAction": "Weiterleiten an Rufnummer oder Endpunkt",
     "AnnounceAction": "Ansage spielen, dann auflegen",
     "ClientAction": "Kunde gewählt (nur im Stadtauswahl-Menü)",
+    "Capacity": "RTP-Ports und Höchstzahl gleichzeitiger Anrufe (Kapazitätsgrenze)",
 }
 
 
