@@ -260,7 +260,8 @@ def report(args: argparse.Namespace, capacity: Capacity, outcomes: list[Outcome]
         f"{capacity.rtp_port_start}–{capacity.rtp_port_end}, limit {capacity.call_limit} calls"
     )
     print(
-        "| flow | answered (dropped early) | refused (SIP code) | no answer in 10 s | not ended | refused > 1 s | "
+        "| flow | answered (dropped early) | refused (SIP code) | no answer in 10 s | not ended | "
+        "refused > 1 s | "
         "to SIP error p50 / p99 | ratio | peak CPU Asterisk | ratio | peak CPU app |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -271,7 +272,8 @@ def report(args: argparse.Namespace, capacity: Capacity, outcomes: list[Outcome]
         b50, b99 = percentile(base.error_ms, 50), percentile(base.error_ms, 99)
         ratio = f"{_ratio(p50, b50)} / {_ratio(p99, b99)}"
         print(
-            f"| {o.name} | {o.answered} ({o.dropped}) | {o.refused} ({codes}) | {o.ringing} | {o.unaccounted} | "
+            f"| {o.name} | {o.answered} ({o.dropped}) | {o.refused} ({codes}) | {o.ringing} | "
+            f"{o.unaccounted} | "
             f"{o.refused_late} | "
             f"{_ms(p50)} / {_ms(p99)} | {ratio} | {o.peak_asterisk_cpu:.0f} % | "
             f"{_ratio(o.peak_asterisk_cpu, base.peak_asterisk_cpu)} | {o.peak_app_cpu:.0f} % |"
