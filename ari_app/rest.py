@@ -293,6 +293,15 @@ class AriRest:
         }
         await self.request("POST", f"/channels/{_seg(channel_id)}/dtmf", params=params)
 
+    async def get_global_var(self, name: str) -> str:
+        """A global dialplan variable (e.g. the call limit), "" when unset."""
+        reply = await self.request("GET", "/asterisk/variable", params={"variable": name})
+        return str(reply.get("value", ""))
+
+    async def set_global_var(self, name: str, value: str) -> None:
+        params = {"variable": name, "value": value}
+        await self.request("POST", "/asterisk/variable", params=params)
+
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         params = {"variable": name, "value": value}
         await self.request("POST", f"/channels/{_seg(channel_id)}/variable", params=params)

@@ -53,28 +53,43 @@ class Result:
     app_cpu_s: float
 
 
-def native_dialplan(greeting_uri: str, hold: float) -> str:
-    """The baseline: the same greeting and hold, with no app in the path."""
+def native_dialplan(greeting_uri: str, hold: float, *, admission: bool = False) -> str:
+    """The baseline: the same greeting and hold, with no app in the path.
+
+    With `admission`, the native number passes the same concurrent-call limit as 115 first.
+    """
     sound = greeting_uri.removeprefix("sound:")
+    first = (
+        "Gosub(stadtruf-capacity,s,1(${EXTEN}))\n same => n,Answer()" if admission else "Answer()"
+    )
     return (
         "[stadtruf-numbers]\n"
         "exten => 115,1,Goto(stadtruf-entry,${EXTEN},1)\n"
-        f"exten => {NATIVE_NUMBER},1,Answer()\n"
+        f"exten => {NATIVE_NUMBER},1,{first}\n"
         f" same => n,Playback({sound})\n"
         f" same => n,Wait({hold})\n"
         " same => n,Hangup()\n"
     )
 
 
-def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tuple[int, int, float]:
-    stats = workdir / f"{number}.csv"
-    cmd = [
+def sipp_command(
+    plan: AddressPlan,
+    number: str,
+    calls: int,
+    rate: int,
+    hold: float,
+    stats: Path,
+    scenario: Path | None = None,
+) -> list[str]:
+    """SIPp from the carrier's address: `calls` calls at `rate`/s, held `hold` seconds, at most
+    `calls` at once; the whole run is bounded by `-timeout`. The built-in UAC unless `scenario`.
+    """
+    return [
         "sipp",
-        "-sn",
-        "uac",
-        f"{PLAN.servicecenter}:5060",
+        *(["-sf", str(scenario)] if scenario else ["-sn", "uac"]),
+        f"{plan.servicecenter}:5060",
         "-i",
-        PLAN.carrier,
+        plan.carrier,
         "-p",
         "5090",
         "-s",
@@ -97,6 +112,11 @@ def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tupl
         "-fd",
         "1",
     ]
+
+
+def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tuple[int, int, float]:
+    stats = workdir / f"{number}.csv"
+    cmd = sipp_command(PLAN, number, calls, rate, hold, stats)
     subprocess.run(cmd, cwd=workdir, capture_output=True, timeout=calls / rate + hold + 120)
     with stats.open() as f:
         rows = list(csv.DictReader(f, delimiter=";"))
@@ -113,7 +133,9 @@ async def measure(args: argparse.Namespace) -> list[Result]:
     assert greeting is not None
     password = secrets.token_urlsafe(18)
     workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
-    settings = servicecenter_settings(PLAN, password, numbers_conf(config, None))
+    settings = servicecenter_settings(
+        PLAN, password, numbers_conf(config, None), capacity=config.service_center.capacity
+    )
     files = dict(settings.files)
     files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), args.hold)
     center = AsteriskInstance(replace(settings, files=files), workdir / "servicecenter")

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stadtruf.asterisk import capacity as capacity_conf
 from stadtruf.asterisk.agents import AgentEndpoint, render_phones, render_servicecenter_endpoints
 from stadtruf.asterisk.instance import InstanceSettings
+from stadtruf.config.capacity import Capacity
 from stadtruf.paths import asterisk_docker_dir, dialplan_dir
 
 ARI_USER = "stadtruf"
@@ -38,7 +40,10 @@ def servicecenter_settings(
     password: str,
     numbers_conf: str,
     agents: Iterable[AgentEndpoint] = (),
+    *,
+    capacity: Capacity,
 ) -> InstanceSettings:
+    """The ServiceCenter; `capacity` is service-center.yaml's (RTP range, call limit)."""
     return InstanceSettings(
         name="servicecenter",
         bind_address=plan.servicecenter,
@@ -46,9 +51,13 @@ def servicecenter_settings(
         http_port=plan.http_port,
         ari_user=ARI_USER,
         ari_password=password,
-        rtp_start=20000,
-        rtp_end=20999,
-        values={"CARRIER_ADDRESS": plan.carrier, "CARRIER_PORT": str(plan.sip_port)},
+        rtp_start=capacity.rtp_port_start,
+        rtp_end=capacity.rtp_port_end,
+        values={
+            "CARRIER_ADDRESS": plan.carrier,
+            "CARRIER_PORT": str(plan.sip_port),
+            "MAX_CALLS": capacity_conf.template_values(capacity)["MAX_CALLS"],
+        },
         folders={"dialplan": dialplan_dir()},
         files={
             "stadtruf-numbers.conf": numbers_conf,  # stadtruf.asterisk.dialplan.numbers_conf
@@ -65,8 +74,8 @@ def carrier_settings(plan: AddressPlan, password: str) -> InstanceSettings:
         http_port=plan.http_port,
         ari_user=ARI_USER,
         ari_password=password,
-        rtp_start=21000,
-        rtp_end=21999,
+        rtp_start=30000,
+        rtp_end=30999,
         templates=("asterisk", "testcaller"),
         values={
             "SERVICECENTER_ADDRESS": plan.servicecenter,
@@ -85,8 +94,8 @@ def agent_phones_settings(
         http_port=plan.http_port,
         ari_user=ARI_USER,
         ari_password=password,
-        rtp_start=22000,
-        rtp_end=22999,
+        rtp_start=31000,
+        rtp_end=31999,
         templates=("asterisk", "testagents"),
         values={
             "SERVICECENTER_ADDRESS": plan.servicecenter,

@@ -1,7 +1,9 @@
 """`stadtruf asterisk render`: the files Asterisk needs from config/ (for Docker set-ups).
 
-Writes `stadtruf-numbers.conf` (115 and the switchboard numbers) and `pjsip_agents.conf` (one
-PJSIP endpoint per agent of `config/agents/agents.yaml`, empty without that file). Agents'
+Writes `stadtruf-numbers.conf` (115 and the switchboard numbers), `pjsip_agents.conf` (one
+PJSIP endpoint per agent of `config/agents/agents.yaml`, empty without that file) and
+`capacity.env` (RTP port range and call limit of service-center.yaml, read by the Docker
+entrypoint when the container starts: a change there needs a restart, not `--reload`). Agents'
 passwords come from `STADTRUF_AGENT_<ID>_PASSWORD` or their `password_file`; if one is missing,
 nothing is written. `--reload` then has the running Asterisk reload PJSIP and the dialplan over
 ARI (STADTRUF_ARI_URL, STADTRUF_ARI_USER, STADTRUF_ARI_PASSWORD): useful when `--out` is the
@@ -22,6 +24,7 @@ from ari_app.errors import AriError
 from ari_app.rest import AriRest, base_url_of
 from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
+from stadtruf.asterisk.capacity import CAPACITY_ENV, render_capacity_env
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.topology import DEFAULT_PLAN
 from stadtruf.cli import Subcommands
@@ -40,7 +43,7 @@ def register(sub: Subcommands) -> None:
     commands = parser.add_subparsers(dest="asterisk_command", metavar="COMMAND", required=True)
     render = commands.add_parser(
         "render",
-        help=f"write {NUMBERS_FILE} (115, switchboard numbers) and {AGENTS_CONF} into a folder",
+        help=f"write {NUMBERS_FILE} (115, switchboard numbers), {AGENTS_CONF} and {CAPACITY_ENV}",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,6 +97,13 @@ def render_command(args: argparse.Namespace) -> int:
     target = args.out / AGENTS_CONF
     _write_secret(target, render_servicecenter_endpoints(endpoints, args.address))
     print(f"wrote {target} ({len(endpoints)} agents)")
+    capacity = config.service_center.capacity
+    env = args.out / CAPACITY_ENV
+    env.write_text(render_capacity_env(capacity), encoding="utf-8")
+    print(
+        f"wrote {env} (RTP {capacity.rtp_port_start}–{capacity.rtp_port_end}, "
+        f"at most {capacity.call_limit} calls)"
+    )
 
     if settings is None:
         return 0

@@ -120,7 +120,13 @@ def up(args: argparse.Namespace) -> int:
         servicecenter=args.address, carrier=args.carrier_address, agents=args.agents_address
     )
     center = AsteriskInstance(
-        servicecenter_settings(plan, password, numbers_conf(config, agents), endpoints),
+        servicecenter_settings(
+            plan,
+            password,
+            numbers_conf(config, agents),
+            endpoints,
+            capacity=config.service_center.capacity,
+        ),
         run_dir() / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(plan, password), run_dir() / "testcarrier")

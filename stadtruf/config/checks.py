@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from stadtruf.config.capacity import check_capacity
 from stadtruf.config.checks_hours import check_hours
 from stadtruf.config.model import (
     ASK,
@@ -63,6 +64,7 @@ def check(
     problems += _unique_ids(clients)
     problems += _numbers(center_src, center, clients)
     problems += _area_codes(center_src, center, clients)
+    problems += check_capacity(center_src, center.capacity)
 
     ids = frozenset(c.id for _, c in clients)
     topics = frozenset(center.topics)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from stadtruf.config.capacity import Capacity
 from stadtruf.config.hours import HoursConfig
 from stadtruf.core.numbers import is_national, normalize
 from stadtruf.core.record import CallerNumberStorage
@@ -545,6 +546,9 @@ class ServiceCenter(Frozen):
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
     )
     call_records: CallRecords = CallRecords()
+    capacity: Capacity = Field(
+        default=Capacity(), description="RTP-Ports und Höchstzahl gleichzeitiger Anrufe"
+    )
 
 
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client

@@ -38,6 +38,7 @@ _DESCRIPTIONS = {
     "HoursException": "Abweichender Tag oder Zeitraum: geschlossen oder andere Zeiten",
     "WhenClosed": "Außerhalb der Öffnungszeiten: Ansage, wann wir wieder da sind, dann action",
     "ClosedTransfer": "Weiterleiten an Rufnummer oder Endpunkt",
+    "Capacity": "RTP-Ports und Höchstzahl gleichzeitiger Anrufe (Kapazitätsgrenze)",
 }
 
 

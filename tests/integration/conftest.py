@@ -105,7 +105,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     base = tmp_path_factory.mktemp("asterisk")
     agents = [AgentEndpoint(a, secrets.token_urlsafe(12)) for a in TEST_AGENTS]
     center = AsteriskInstance(
-        servicecenter_settings(TEST_PLAN, password, numbers_conf(config, TEST_QUEUES), agents),
+        servicecenter_settings(
+            TEST_PLAN,
+            password,
+            numbers_conf(config, TEST_QUEUES),
+            agents,
+            capacity=config.service_center.capacity,
+        ),
         base / "servicecenter",
     )
     carrier = AsteriskInstance(carrier_settings(TEST_PLAN, password), base / "testcarrier")

@@ -134,6 +134,12 @@ class FakeAri:
             duration_ms=duration_ms,
         )
 
+    async def get_global_var(self, name: str) -> str:
+        return self._call("get_global_var", name=name) or ""
+
+    async def set_global_var(self, name: str, value: str) -> None:
+        return self._call("set_global_var", name=name, value=value)
+
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         return self._call("set_var", channel_id=channel_id, name=name, value=value)
 

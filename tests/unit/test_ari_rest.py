@@ -283,6 +283,24 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
         None,
     ),
     (
+        "get_global_var",
+        lambda r: r.get_global_var("STADTRUF_MAX_CALLS"),
+        "GET",
+        "/asterisk/variable",
+        "/asterisk/variable",
+        {"variable": "STADTRUF_MAX_CALLS"},
+        None,
+    ),
+    (
+        "set_global_var",
+        lambda r: r.set_global_var("STADTRUF_MAX_CALLS", "3"),
+        "POST",
+        "/asterisk/variable",
+        "/asterisk/variable",
+        {"variable": "STADTRUF_MAX_CALLS", "value": "3"},
+        None,
+    ),
+    (
         "originate",
         lambda r: r.originate(
             "PJSIP/agent-101",
