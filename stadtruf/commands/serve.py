@@ -12,10 +12,11 @@ from typing import Any
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.commands import add_config_argument
 from stadtruf.config import ConfigError, load
 from stadtruf.config.agents import check_agents
 from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
-from stadtruf.paths import run_dir, sample_config_dir
+from stadtruf.paths import run_dir
 from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
@@ -54,7 +55,7 @@ def register(sub: Any) -> None:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=sample_config_dir(), help="config directory")
+    add_config_argument(parser)
     parser.add_argument("--json-logs", action="store_true", help="log JSON lines")
     parser.add_argument("--log-level", default="INFO")
 
