@@ -311,20 +311,20 @@ def _from_menu(
     state: CallState, effects: tuple[Effect, ...], menu_effects: tuple[menu.Effect, ...]
 ) -> Step:
     """Carry out the menu's effects in the call's id space; follow its route."""
-    base = state.base
-    out = list(effects)
-    assert state.menu_state is not None
+    base, out = state.base, list(effects)
+    playing, entered, chosen = state.playing, state.menu_entered, state.chosen_language
+    route: menu.Route | None = None
     for effect in menu_effects:
         match effect:
             case PlayPrompt():
-                if effect.menu != state.menu_entered:
+                if effect.menu != entered:
                     out.append(Emit(MenuEntered(effect.menu, state.client)))
-                    state = replace(state, menu_entered=effect.menu)
+                    entered = effect.menu
                 pid = base + effect.playback_id
-                state = replace(state, playing=state.playing | {pid})
+                playing |= {pid}
                 out.append(replace(effect, playback_id=pid))
             case StopPrompt(playback_id=pid):
-                state = replace(state, playing=state.playing - {base + pid})
+                playing -= {base + pid}
                 out.append(StopPrompt(base + pid))
             case StartDigitTimer():
                 out.append(replace(effect, timer_id=base + effect.timer_id))
@@ -333,13 +333,17 @@ def _from_menu(
             case SetLanguage(language=language):
                 out += [effect, Emit(LanguageChosen(language))]
                 if state.stage is Stage.TOWN_MENU:
-                    state = replace(state, chosen_language=language)
-            case menu.ClientRoute(client_id=client_id):
-                out.append(Emit(_route_chosen(effect, "client", client_id, None)))
-                return _enter_client(state, tuple(out), client_id)
+                    chosen = language
             case menu.Route():
-                return _routed(state, tuple(out), effect)
-    return state, tuple(out)
+                route = effect  # always the menu's last effect
+    state = replace(state, playing=playing, menu_entered=entered, chosen_language=chosen)
+    match route:
+        case None:
+            return state, tuple(out)
+        case menu.ClientRoute(client_id=client_id):
+            out.append(Emit(_route_chosen(route, "client", client_id, None)))
+            return _enter_client(state, tuple(out), client_id)
+    return _routed(state, tuple(out), route)
 
 
 def _routed(state: CallState, effects: tuple[Effect, ...], route: menu.Route) -> Step:
