@@ -161,7 +161,7 @@ class AriCaller:
         return False
 
     def _act(self, keys: Any, barge_in: bool) -> None:
-        self.call.idle.clear()
+        self.call.idle.clear()  # whatever we do now gives the driver something to take
         playing = self.playing()
         routed = "STADTRUF_ROUTE" in self.variables
         if self.timers.running:
@@ -194,6 +194,7 @@ class AriCaller:
         self.send(channel_event("StasisEnd"))
 
     def send(self, event: CallInput) -> None:
+        self.call.idle.clear()  # set again once the driver has taken it and waits
         self.call.events.put_nowait(event)
 
 
