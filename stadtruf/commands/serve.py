@@ -12,11 +12,10 @@ from typing import Any
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
-from stadtruf.commands import add_config_argument
 from stadtruf.config import ConfigError, load
 from stadtruf.config.agents import check_agents
 from stadtruf.config.agents_files import agent_endpoints, agents_path, load_agents_for
-from stadtruf.paths import run_dir
+from stadtruf.paths import run_dir, sample_config_dir
 from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
@@ -58,6 +57,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--json-logs", action="store_true", help="log JSON lines")
     parser.add_argument("--log-level", default="INFO")
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """`--config DIR`: one default for every command that reads the config (simulate too)."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=sample_config_dir(),
+        metavar="DIR",
+        help="Konfigurationsverzeichnis (Standard: %(default)s)",
+    )
 
 
 def serve(args: argparse.Namespace) -> int:

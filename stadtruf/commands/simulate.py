@@ -19,7 +19,7 @@ import argparse
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from stadtruf.commands import add_config_argument
+from stadtruf.commands.serve import add_config_argument
 from stadtruf.config import ConfigError, Prompt, ServiceCenterConfig, load
 from stadtruf.core.callflow import Arrival, CallState, Effect, Emit, PlayToEnd, start, step
 from stadtruf.core.lifecycle import LifeEvent, MenuEntered
