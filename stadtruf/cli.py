@@ -7,6 +7,7 @@ A feature module exposes `register(subparsers)`, which adds its parser and sets
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -15,6 +16,9 @@ from typing import TypeAlias
 # What a command module's `register` gets: the parser's subcommands, to add its own to.
 # (A string: argparse's class is generic for type checkers only.)
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+# Exit status of a command whose reader went away, as a shell reports death by SIGPIPE.
+BROKEN_PIPE_STATUS = 128 + 13
 
 # Modules that contribute subcommands, in the order `--help` lists them.
 _COMMAND_MODULES = (
@@ -45,7 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    return int(func(args))
+    try:
+        status = int(func(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`stadtruf simulate … | head -3`): stop quietly, like any Unix
+        # tool. Stdout goes to /dev/null, or the flush at exit would fail once more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_STATUS
+    return status
 
 
 if __name__ == "__main__":

@@ -53,9 +53,20 @@ def register(sub: Subcommands) -> None:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=sample_config_dir(), help="config directory")
+    add_config_argument(parser)
     parser.add_argument("--json-logs", action="store_true", help="log JSON lines")
     parser.add_argument("--log-level", default="INFO")
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """`--config DIR`: one default for every command that reads the config (simulate too)."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=sample_config_dir(),
+        metavar="DIR",
+        help="Konfigurationsverzeichnis (Standard: %(default)s)",
+    )
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -8,18 +8,21 @@ stays silent, so the output also shows where a silent caller ends up.
 Keys: 0-9 * #, separated by commas or spaces; `t` = stay silent until the timer fires,
 `h` = hang up. CLIENT is a client id or `auto` (decide from --to/--from/--diversion, as the
 ARI app does, and play the town menu when needed).
+
+The call runs through the same state machine as a real call (`stadtruf.core.callflow`); this
+command only plays the caller and prints what happens.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 
+from stadtruf.commands.serve import add_config_argument
 from stadtruf.config import ConfigError, Prompt, ServiceCenterConfig, load
-from stadtruf.config.model import MenuTree
-from stadtruf.core.annotation import annotate
+from stadtruf.core.callflow import Arrival, CallState, Effect, Emit, PlayToEnd, start, step
+from stadtruf.core.lifecycle import LifeEvent, MenuEntered
 from stadtruf.core.menu import (
     Abandoned,
     AnnounceAndHangup,
@@ -27,24 +30,19 @@ from stadtruf.core.menu import (
     ClientRoute,
     DigitPressed,
     DigitTimeout,
-    Effect,
     HangupRoute,
     PlayPrompt,
     PromptFinished,
     QueueRoute,
-    Route,
     SetLanguage,
     StartDigitTimer,
     TransferRoute,
-    start,
-    step,
 )
-from stadtruf.core.origin import resolve
 
 AUTO = "auto"
 SILENT = "t"
 HANG_UP = "h"
-_MAX_STEPS = 1000  # the engine bounds itself; this only guards the printing loop
+_MAX_STEPS = 1000  # the flow bounds itself; this only guards the printing loop
 _TEXT_WIDTH = 110
 _CAUSES = {
     "digit": "durch Tastendruck",
@@ -54,8 +52,10 @@ _CAUSES = {
     "broken_menu": "Menü ohne Ausweg",
 }
 
+Print = Callable[[str], None]
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "simulate",
         help="einen Anruf ohne Telefon durch die Menüs führen",
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--to", dest="dialled", metavar="NUMMER", help="gewählte Nummer")
     parser.add_argument("--diversion", metavar="NUMMER", help="SIP Diversion (umgeleitet von)")
     parser.add_argument("--digits", default="", metavar="TASTEN", help="z. B. 2,1 oder 2,t,1")
-    parser.add_argument("--config", type=Path, default=Path("config"), metavar="DIR")
+    add_config_argument(parser)
     parser.add_argument("--barge-in", action="store_true", help="Tasten während der Ansage drücken")
     parser.set_defaults(func=simulate_command)
 
@@ -99,76 +99,85 @@ def simulate_command(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem)
         return 1
-
-    decision = resolve(cfg, dialled=args.dialled, caller=args.caller, diversion=args.diversion)
-    client_id: str | None
-    if args.client == AUTO:
-        print(f"Herkunft: {decision.reason} [{decision.rule}]")
-        client_id = decision.client_id
-    else:
-        client_id = args.client
-        if client_id not in cfg.clients:
-            print(f"Kunde '{client_id}' gibt es nicht (vorhanden: {', '.join(cfg.clients)})")
-            return 2
-        if (args.dialled or args.caller or args.diversion) and decision.client_id != client_id:
-            print(f"Hinweis: die Herkunftsermittlung ergäbe {decision.client_id or '?'}")
-            print(f"         ({decision.reason})")
-
-    center = cfg.service_center
-    pending = iter(keys)
-    language = center.default_language
-    if client_id is None:
-        tree = center.unknown_caller.town_menu
-        assert tree is not None  # needs_town_menu implies a town menu
-        print("Stadtauswahl:")
-        intro = (center.greeting,) if center.greeting else ()
-        route, language = _run(tree, intro, language, pending, args.barge_in, cfg)
-        if not isinstance(route, ClientRoute):
-            return _report(cfg, None, route, language)
-        client_id = route.client_id
-
-    client = cfg.clients[client_id]
-    print(f"Kunde: {client.name} [{client.tag}]")
-    intro = (client.greeting,) if client.greeting else ()
-    route, language = _run(client.menu, intro, client.language, pending, args.barge_in, cfg)
-    return _report(cfg, client_id, route, language)
+    given = None if args.client == AUTO else args.client
+    if given is not None and given not in cfg.clients:
+        print(f"Kunde '{given}' gibt es nicht (vorhanden: {', '.join(cfg.clients)})")
+        return 2
+    arrival = Arrival(args.dialled, args.caller, args.diversion, client=given)
+    simulate(cfg, arrival, keys, barge_in=args.barge_in)
+    return 0
 
 
-def _run(
-    tree: MenuTree,
-    intro: tuple[Prompt, ...],
-    language: str,
-    keys: Iterator[str],
-    barge_in: bool,
+def simulate(
     cfg: ServiceCenterConfig,
-) -> tuple[Route, str]:
-    state, effects = start(
-        tree, language=language, intro=intro, max_prompts=cfg.service_center.max_menu_prompts
-    )
+    arrival: Arrival,
+    keys: Iterable[str],
+    *,
+    barge_in: bool = False,
+    out: Print = print,
+    emit: Callable[[LifeEvent], None] | None = None,
+) -> CallState:
+    """Play the caller pressing `keys` through the call flow; print each step, then the route.
+
+    Keys come after each prompt (during it with `barge_in`); when they run out the caller
+    stays silent. `emit` sees the call's life events, as the ARI app's sink does.
+    """
+    pending = iter(keys)
+    state, effects = start(cfg, arrival)
+    origin = state.origin
+    if arrival.client is None:
+        out(f"Herkunft: {origin.reason} [{origin.rule}]")
+    elif (arrival.dialled or arrival.caller or arrival.diversion) and (
+        origin.client_id != arrival.client
+    ):
+        out(f"Hinweis: die Herkunftsermittlung ergäbe {origin.client_id or '?'}")
+        out(f"         ({origin.reason})")
+    entered: set[str | None] = set()
     for _ in range(_MAX_STEPS):
-        event = None
+        event: DigitPressed | DigitTimeout | CallerHungUp | PromptFinished | None = None
         for effect in effects:
-            if isinstance(effect, Route):
-                return effect, state.language
-            _show(effect)
+            if isinstance(effect, Emit):
+                if emit is not None:
+                    emit(effect.event)
+                _heading(cfg, effect.event, entered, out)
+            _show(effect, out)
             if isinstance(effect, PlayPrompt):
                 if barge_in and effect.barge_in:
-                    event = _next_event(keys, None)
+                    event = _next_event(pending, None)
                     if event is not None:
-                        print("    (Taste unterbricht die Ansage)")
+                        out("    (Taste unterbricht die Ansage)")
                 event = event or PromptFinished(effect.playback_id)
             elif isinstance(effect, StartDigitTimer):
-                event = _next_event(keys, DigitTimeout(effect.timer_id))
+                event = _next_event(pending, DigitTimeout(effect.timer_id))
                 if isinstance(event, DigitTimeout):
-                    print(f"    … {effect.seconds:g} s keine Eingabe")
-        if event is None:  # pragma: no cover - every non-final effect list asks for an event
+                    out(f"    … {effect.seconds:g} s keine Eingabe")
+            elif isinstance(effect, PlayToEnd):
+                event = PromptFinished(effect.playback_id)  # the route's prompt: no keys
+        if state.done:
+            _report(cfg, state, out)
+            return state
+        if event is None:  # pragma: no cover - every open call waits for an event
             break
         if isinstance(event, DigitPressed):
-            print(f"    Taste {event.digit}")
+            out(f"    Taste {event.digit}")
         elif isinstance(event, CallerHungUp):
-            print("    Anrufer legt auf")
+            out("    Anrufer legt auf")
         state, effects = step(state, event)
-    raise RuntimeError("simulation did not end")  # pragma: no cover - the engine is bounded
+    raise RuntimeError("simulation did not end")  # pragma: no cover - the flow is bounded
+
+
+def _heading(
+    cfg: ServiceCenterConfig, event: LifeEvent, entered: set[str | None], out: Print
+) -> None:
+    """`Stadtauswahl:` before the town menu, `Kunde: …` before the client's menu."""
+    if not isinstance(event, MenuEntered) or event.client in entered:
+        return
+    entered.add(event.client)
+    if event.client is None:
+        out("Stadtauswahl:")
+    else:
+        client = cfg.clients[event.client]
+        out(f"Kunde: {client.name} [{client.tag}]")
 
 
 def _next_event(
@@ -184,15 +193,15 @@ def _next_event(
     return DigitPressed(key)
 
 
-def _show(effect: Effect) -> None:
+def _show(effect: Effect, out: Print) -> None:
     if isinstance(effect, PlayPrompt):
         parts = [_prompt_text(p, effect.language) for p in effect.prompts]
         text = " ".join(parts)
         if len(text) > _TEXT_WIDTH:
             text = text[: _TEXT_WIDTH - 1] + "…"
-        print(f"  ♪ {effect.menu}: {text}")
+        out(f"  ♪ {effect.menu}: {text}")
     elif isinstance(effect, SetLanguage):
-        print(f"  Sprache: {effect.language}")
+        out(f"  Sprache: {effect.language}")
 
 
 def _prompt_text(prompt: Prompt | None, language: str) -> str:
@@ -204,36 +213,31 @@ def _prompt_text(prompt: Prompt | None, language: str) -> str:
     return f"„{text}“"
 
 
-def _report(cfg: ServiceCenterConfig, client_id: str | None, route: Route, language: str) -> int:
+def _report(cfg: ServiceCenterConfig, state: CallState, out: Print) -> None:
     topics = cfg.service_center.topics
+    route, language = state.route, state.language
+    assert route is not None  # a finished call has its route
     how = _CAUSES.get(route.cause, route.cause)
-    topic_id: str | None = None
     match route:
         case QueueRoute(topic=topic, prompt=prompt):
-            topic_id = topic
             what = f"Warteschlange {topic} ({topics[topic].name})"
             what += f" nach Ansage {_prompt_text(prompt, language)}" if prompt else ""
-        case TransferRoute(target=target, topic=topic, prompt=prompt):
-            topic_id = topic
+        case TransferRoute(target=target, prompt=prompt):
             what = f"Weiterleitung an {target}"
             what += f" nach Ansage {_prompt_text(prompt, language)}" if prompt else ""
-        case AnnounceAndHangup(prompt=prompt, topic=topic):
-            topic_id = topic
+        case AnnounceAndHangup(prompt=prompt):
             what = f"Ansage {_prompt_text(prompt, language)}, dann Auflegen"
         case HangupRoute(reason=reason):
             what = f"Auflegen ({reason})"
         case Abandoned():
             what = "Anrufer hat im Menü aufgelegt"
-        case ClientRoute(client_id=chosen):
+        case ClientRoute(client_id=chosen):  # pragma: no cover - the flow follows it
             what = f"Kunde {chosen}"
         case _:  # pragma: no cover
             what = repr(route)
-    print(f"→ {what} – Menü {route.menu}, {how}")
-    if client_id is not None and not isinstance(route, Abandoned):
-        client = cfg.clients[client_id]
-        topic = topics.get(topic_id) if topic_id else None
-        marks = annotate(client, topic, None, topic_id=topic_id, language=language)
-        print(f"  Anrufername: {marks.caller_id_name}")
+    out(f"→ {what} – Menü {route.menu}, {how}")
+    marks = state.annotation
+    if marks is not None and not isinstance(route, Abandoned):
+        out(f"  Anrufername: {marks.caller_id_name}")
         headers = "; ".join(f"{k}: {v}" for k, v in marks.sip_headers.items())
-        print(f"  SIP-Header: {headers}")
-    return 0
+        out(f"  SIP-Header: {headers}")

@@ -10,7 +10,10 @@ Order for a call answered by an agent::
     Arrived → OriginDecided → MenuEntered → KeyPressed … → RouteChosen → Queued
             → AgentRang → AgentAnswered → Ended
 
-Every call that arrives ends with exactly one `Ended`, whatever happens in between.
+Every call that arrives ends with exactly one `Ended`, whatever happens in between. The call
+flow emits everything up to `RouteChosen`, and `Transferred`/`Ended` for the calls it ends
+itself (caller hung up in the menus, announcement, hang-up, transfer); a call handed to the
+queue is the queue adapter's from `Queued` to its `Ended`.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class Arrived:
 @dataclass(frozen=True)
 class OriginDecided:
     client: str | None  # None: the caller is asked (town menu)
-    rule: str  # how: switchboard, diversion, area_code, town_menu, default
+    rule: str  # how: an origin `Rule` (switchboard, diversion, area_code, …) or "given"
     reason: str  # why, in words
 
 
@@ -60,7 +63,7 @@ class RouteChosen:
     target: str  # topic, number, client id or reason, by kind
     topic: str | None
     menu: str
-    cause: str  # why the menu ended there: key, default, retries, max_prompts
+    cause: str  # why the menu ended there: digit, retries_exhausted, prompt_limit, broken_menu
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 from stadtruf.config.model import (
     BUILTIN_RETRIES,
@@ -54,6 +54,7 @@ from stadtruf.config.model import (
     AnnounceAction,
     BackAction,
     ClientAction,
+    DigitKey,
     HangupAction,
     LanguageAction,
     MenuNode,
@@ -87,7 +88,7 @@ class DigitTimeout:
 
 @dataclass(frozen=True)
 class CallerHungUp:
-    pass
+    cause: int | None = None  # Q.850 hang-up cause, where Asterisk reports one
 
 
 Event = PromptFinished | DigitPressed | DigitTimeout | CallerHungUp
@@ -259,10 +260,18 @@ def step(state: MenuState, event: Event) -> Step:
 
 
 def _digit(state: MenuState, effects: tuple[Effect, ...], digit: str) -> Step:
-    action = state.node.options.get(digit)
+    # DTMF also has A-D, and a runtime may report anything: only menu keys can have an option.
+    action = state.node.options.get(digit) if _is_menu_key(digit) else None
     if action is None:
         return _failure(state, effects, state.node.invalid_prompt)
     return _act(replace(state, digits=(*state.digits, digit)), effects, action, "digit")
+
+
+def _is_menu_key(digit: str) -> TypeGuard[DigitKey]:
+    return digit in _MENU_KEYS
+
+
+_MENU_KEYS = frozenset(get_args(DigitKey))
 
 
 def _failure(state: MenuState, effects: tuple[Effect, ...], lead: Prompt | None) -> Step:

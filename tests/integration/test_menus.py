@@ -6,7 +6,11 @@ import asyncio
 
 from ari_app.application import StasisApplication
 from ari_app.handoff import queue_bridge_id
+from stadtruf.commands.simulate import simulate
 from stadtruf.config.model import Prompt
+from stadtruf.core.annotation import header_variable
+from stadtruf.core.callflow import Arrival
+from stadtruf.core.menu import QueueRoute
 from stadtruf.core.prompts import media_uri
 from stadtruf.testcall import OutboundCall, TestCarrier
 from tests.integration.conftest import Site
@@ -161,3 +165,60 @@ async def test_transfer_to_the_waste_office_carries_the_headers(
     await carrier.rest.answer(office["id"])
     await carrier.rest.hangup(office["id"])
     await call.wait_ended()
+
+
+async def test_english_chosen_in_the_town_menu_as_simulate_says(
+    site: Site, app: StasisApplication, carrier: TestCarrier, observer: Observer
+) -> None:
+    """115 withheld, English in the town menu, Duisburg, 0: the live call and `simulate` agree
+    on route, annotation and language (regression: simulate went on in German)."""
+    town_menu = site.config.service_center.unknown_caller.town_menu
+    assert town_menu is not None
+    duisburg = site.config.clients["duisburg"]
+    assert duisburg.greeting is not None
+    since = observer.mark()
+    call = await carrier.call("115", caller=None, withheld=True)
+    channel = await observer.channel_of_caller("anonymous", since=since)
+    await observer.wait_for(prompt_started(channel, town_menu.menus["main"].prompt), since=since)
+    live = await observer.rest.get_channel(channel)  # as the app got it: not yet annotated
+
+    mark = await press(call, observer, channel, "9")
+    await observer.wait_for(
+        prompt_started(channel, town_menu.menus["main_en"].prompt, "en"), since=mark
+    )
+    mark = await press(call, observer, channel, "1")
+    await observer.wait_for(prompt_started(channel, duisburg.greeting, "en"), since=mark)
+    mark = await press(call, observer, channel, "0")
+    await observer.wait_for(
+        lambda e: (
+            on_channel(channel, "ChannelEnteredBridge")(e)
+            and e.bridge_id == queue_bridge_id("vermittlung")
+        ),
+        since=mark,
+    )
+
+    # What simulate says for the same caller and keys …
+    arrival = Arrival(
+        dialled=live["dialplan"]["exten"],
+        caller=live["caller"]["number"],
+        diversion=live.get("caller_rdnis") or None,
+        caller_name=live["caller"]["name"],
+    )
+    lines: list[str] = []
+    expected = simulate(site.config, arrival, ["9", "1", "0"], out=lines.append)
+    assert expected.route == QueueRoute("vermittlung", menu="main")
+    assert expected.language == "en" and expected.client == "duisburg"
+    marks = expected.annotation
+    assert marks is not None and "(EN)" in marks.caller_id_name
+    # … is what the live call got.
+    rest = observer.rest
+    assert await rest.get_var(channel, "STADTRUF_ROUTE") == "queue:vermittlung"
+    assert await rest.get_var(channel, "CHANNEL(language)") == "en"
+    for name, value in marks.channel_variables.items():
+        assert await rest.get_var(channel, name) == value, name
+    for header, value in marks.sip_headers.items():
+        inherited = header_variable(header).lstrip("_")  # read back without the __ marker
+        assert await rest.get_var(channel, inherited) == value, header
+    assert (await rest.get_channel(channel))["caller"]["name"] == marks.caller_id_name
+    assert f"  Anrufername: {marks.caller_id_name}" in lines
+    await call.hangup()

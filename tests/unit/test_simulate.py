@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,45 @@ def test_parse_keys(text: str, keys: list[str]) -> None:
 def test_bad_keys(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, "duisburg", "--digits", "2,x")
     assert status == 2 and "'x' ist keine Taste" in out
+
+
+def test_the_language_chosen_in_the_town_menu_is_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: simulate once always went on in the client's language.
+    status, out = run(capsys, "auto", "--from", "anonymous", "--to", "115", "--digits", "9,1,0")
+    assert status == 0
+    assert "Sprache: en" in out and "Kunde: Duisburg [DU]" in out
+    assert "Anrufername: [DU] Vermittlung (EN)" in out
+
+
+def test_a_town_without_the_chosen_language_goes_on_in_its_own(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out = run(capsys, "auto", "--to", "115", "--digits", "9,3,0")
+    assert status == 0 and "Kunde: Bottrop [BOT]" in out
+    assert "Anrufername: [BOT] Vermittlung\n" in out
+
+
+def test_config_defaults_to_the_same_directory_as_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_COMMAND_MODULES", (*OURS, "stadtruf.commands.serve"))
+    parser = cli.build_parser()
+    simulate = parser.parse_args(["simulate", "auto"])
+    serve = parser.parse_args(["serve"])
+    assert simulate.config == serve.config == ROOT / "config"
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`stadtruf simulate … | head -3`: the reader is gone before the output is."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "stadtruf.cli", "simulate", "duisburg", "--config", CONFIG],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr.decode() == ""
+    assert done.returncode == cli.BROKEN_PIPE_STATUS
