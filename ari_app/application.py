@@ -22,6 +22,7 @@ import structlog
 
 from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event
+from ari_app.port import Ari
 from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
 from ari_app.stream import EventStream
@@ -60,7 +61,7 @@ ConnectHook = Callable[[], Awaitable[None]]
 class CallContext:
     """What a call handler gets: the REST client, its channel, and its own event queue."""
 
-    def __init__(self, rest: AriRest, channel: dict[str, Any], args: tuple[str, ...]) -> None:
+    def __init__(self, rest: Ari, channel: dict[str, Any], args: tuple[str, ...]) -> None:
         self.rest = rest
         self.channel = channel
         self.args = args

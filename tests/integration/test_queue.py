@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.handoff import queue_bridge_id
+from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from stadtruf.config import load
 from stadtruf.config.agents import AgentsConfig, QueueSettings, load_agents
 from stadtruf.config.agents_files import agents_path
