@@ -13,12 +13,13 @@ import io
 import math
 import shutil
 import wave
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ari_app.events import Event
 from ari_app.handoff import queue_bridge_id
 from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from stadtruf.config import load
@@ -118,6 +119,11 @@ async def accept_callback_offer(
     await call.wait_ended(timeout=20)
 
 
+def entered_bridge(channel: str, bridge: str) -> Callable[[Event], bool]:
+    entered = on_channel(channel, "ChannelEnteredBridge")
+    return lambda e: entered(e) and e.bridge_id == bridge
+
+
 def queue_of(service: Service) -> CallDistributor:
     assert service.queue is not None
     return service.queue
@@ -169,12 +175,7 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
         )
         bridge = f"{CONVERSATION_PREFIX}{channel}"
         for member in (channel, leg):
-            await observer.wait_for(
-                lambda e, m=member: (
-                    on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
-                ),
-                since=since,
-            )
+            await observer.wait_for(entered_bridge(member, bridge), since=since)
         whisper_end = await observer.wait_for(
             lambda e: (
                 e.type == "PlaybackFinished" and e.raw["playback"]["target_uri"] == f"channel:{leg}"
@@ -534,7 +535,8 @@ async def test_voicemail_when_nobody_is_there(
     saved = voicemail_saved("de")[0].media_uri
     async with queue_service(site, tmp_path, logged_in=(), agents=agents) as service:
         queue = queue_of(service)
-        assert queue.callbacks is not None
+        callbacks = queue.callbacks
+        assert callbacks is not None
         for number, end in [("02041555571", "#"), ("02041555572", "hangup")]:
             since = observer.mark()
             call = await carrier.call("02041700", caller=number, caller_name="Max Mustermann")
@@ -557,9 +559,13 @@ async def test_voicemail_when_nobody_is_there(
                 await call.wait_ended(timeout=20)
             else:
                 await call.hangup()
-            await eventually(lambda n=number: any(c.number == n for c in queue.callbacks.list()))
 
-        stored = queue.callbacks.list()
+            def has_request(n: str = number) -> bool:
+                return any(c.number == n for c in callbacks.list())
+
+            await eventually(has_request)
+
+        stored = callbacks.list()
         assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [
             ("02041555571", "bottrop", "ordnungsamt", "voicemail"),
             ("02041555572", "bottrop", "ordnungsamt", "voicemail"),
@@ -615,7 +621,7 @@ async def test_reloading_the_agents_file_adds_an_agent_and_new_skills(
     path = agents_path(directory)
 
     def write_agents(agents: list[dict[str, Any]]) -> AgentsConfig:
-        data = {"defaults": dict(TEST_QUEUES.defaults.model_dump(exclude_none=True))}
+        data: dict[str, Any] = {"defaults": TEST_QUEUES.defaults.model_dump(exclude_none=True)}
         data["agents"] = agents
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         return load_agents(path)
