@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from ari_app.application import CallContext
 from ari_app.call import CallerGone
 from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS
-from ari_app.queue.shared import Shared
+from ari_app.queue.shared import Shared, hangup_cause
 from stadtruf.config.agents import OverflowVoicemail
 from stadtruf.core.lifecycle import CallbackRequested
 from stadtruf.core.queue_caller import (
@@ -166,7 +165,7 @@ class CallbackDesk:
                 continue
             if item.type in HANGUP_EVENTS and not hung_up:
                 hung_up = True
-                caller.ends("caller", _cause(item))
+                caller.ends("caller", hangup_cause(item))
                 deadline = min(deadline, clock() + VOICEMAIL_SETTLE_S)
             elif item.recording_name == name and item.type == "RecordingFinished":
                 duration = item.raw.get("recording", {}).get("duration")
@@ -219,9 +218,4 @@ class CallbackDesk:
         )
 
 
-def _cause(event: Event) -> int | None:
-    cause = event.raw.get("cause")
-    return int(cause) if isinstance(cause, int) else None
-
-
-__all__ = ["VOICEMAIL_PREFIX", "CallContext", "CallbackDesk"]
+__all__ = ["VOICEMAIL_PREFIX", "CallbackDesk"]

@@ -53,6 +53,11 @@ class Conversation:
         self.caller = caller
         self._requeue = requeue  # the agent left during the whisper
         self.bridge_id = f"{CONVERSATION_PREFIX}{caller.call.channel_id}"
+        # Whispering: the caller still waits in the holding bridge, and an agent who leaves
+        # now puts them back in line. From the bridge on, the agent leaving ends the call:
+        # Asterisk may show both in the bridge (and the agent hang up) before our requests
+        # return, so `talking` alone is too late to decide.
+        self.whispering = True
         self.talking = False
         self.ended = False
         self.ended_by: Side | None = None
@@ -89,10 +94,12 @@ class Conversation:
         except (AriError, TimeoutError) as exc:
             if not self.ended:
                 log.warning("queue.connect_failed", error=str(exc))
-                await self.end("agent" if not self.talking else "error")
+                failed = not self.talking
+                await self.end("agent" if failed else "error", bridge_failed=failed)
 
     async def _bridge(self) -> None:
         rest, caller = self.shared.rest, self.caller.call
+        self.whispering = False
         await self.caller.leave_holding()
         await rest.create_bridge(
             CONVERSATION_BRIDGE_TYPE, bridge_id=self.bridge_id, name=self.bridge_id
@@ -128,12 +135,15 @@ class Conversation:
             self._agent_released = True
             self.shared.report(q.CallEnded(self.agent, self.call_id, now=self.shared.clock()))
 
-    async def end(self, side: Side, leg_id: str | None = None) -> None:
+    async def end(
+        self, side: Side, leg_id: str | None = None, *, bridge_failed: bool = False
+    ) -> None:
         """`side` left: end the other leg and the bridge, once.
 
         The side that left is not hung up: it is gone, or it left Stasis alive (the agent's
         blind transfer sends the caller on through the dialplan). `leg_id`: which agent-side
         leg left; one that was replaced (the transferring agent) ends nothing.
+        `bridge_failed`: Asterisk refused the bridge; the caller goes back in line.
         """
         if leg_id is not None and leg_id != self.leg.channel_id:
             return
@@ -144,13 +154,16 @@ class Conversation:
         self._whisper_done.set()
         rest = self.shared.rest
         log.info("queue.conversation_ended", agent=self.agent, call=self.call_id, by=side)
-        if side == "agent" and not self.talking:
-            # The caller never heard the agent: back in line, at their place, still with music.
+        if side == "agent" and (self.whispering or bridge_failed):
+            # The caller never heard the agent: back in line, at their place, with music.
             self._release_agent()
             with contextlib.suppress(AriError):
                 await rest.hangup(self.leg.channel_id)
             if self._bridge_made:
                 await quietly(rest.destroy_bridge(self.bridge_id))
+            if not self.whispering:  # out of the holding bridge already: back in
+                with contextlib.suppress(AriError):
+                    await self.caller.move(self.caller.topic)
             self._requeue(self.caller)
             return
         self._release_agent()

@@ -14,6 +14,7 @@ import structlog
 
 from ari_app.application import CallSignal
 from ari_app.errors import AriError
+from ari_app.events import Event
 from ari_app.port import Ari
 from stadtruf.config.agents import AgentsConfig, OverflowAction
 from stadtruf.core import queue as q
@@ -111,6 +112,12 @@ class Shared:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def hangup_cause(event: Event) -> int | None:
+    """The Q.850 cause of a hang-up event, where Asterisk gives one (not with StasisEnd)."""
+    cause = event.raw.get("cause")
+    return cause if isinstance(cause, int) else None
 
 
 async def quietly(request: Awaitable[object]) -> None:

@@ -22,7 +22,14 @@ from ari_app.call import TRANSFER_CONTEXT, CallerGone
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS, QueueRequest
 from ari_app.queue.conversation import Conversation
-from ari_app.queue.shared import Announce, Connected, OverflowNow, Shared, quietly
+from ari_app.queue.shared import (
+    Announce,
+    Connected,
+    OverflowNow,
+    Shared,
+    hangup_cause,
+    quietly,
+)
 from stadtruf.config.agents import (
     OverflowAction,
     OverflowAnnounce,
@@ -133,7 +140,7 @@ class WaitingCaller:
             if not isinstance(item, Event):
                 continue
             if item.type in HANGUP_EVENTS:
-                self.ends("caller", _cause(item))
+                self.ends("caller", hangup_cause(item))
                 raise CallerGone
             if item.type == "ChannelDtmfReceived" and item.digit and item.digit in digits:
                 await quietly(rest.stop_playback(playback))
@@ -210,8 +217,8 @@ class WaitingCaller:
                 if item.type in HANGUP_EVENTS:
                     conversation = self.conversation
                     if conversation is not None and conversation.ended_by == "agent":
-                        self.ends("agent", _cause(item))
-                    self.ends("caller", _cause(item))
+                        self.ends("agent", hangup_cause(item))
+                    self.ends("caller", hangup_cause(item))
                     if conversation is not None:
                         await conversation.end("caller")
                     return
@@ -236,8 +243,3 @@ class WaitingCaller:
             elif isinstance(item, OverflowNow):
                 if await self.overflow(item.action, item.reason):
                     return
-
-
-def _cause(event: Event) -> int | None:
-    cause = event.raw.get("cause")
-    return int(cause) if isinstance(cause, int) else None

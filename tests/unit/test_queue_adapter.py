@@ -131,8 +131,10 @@ Start = Callable[..., Awaitable[Rig]]
 async def start(tmp_path: Path) -> AsyncIterator[Start]:
     rigs: list[Rig] = []
 
-    async def started(config: AgentsConfig | None = None, *, online: bool = True) -> Rig:
-        fake = FakeAri()
+    async def started(
+        config: AgentsConfig | None = None, *, online: bool = True, fake: FakeAri | None = None
+    ) -> Rig:
+        fake = fake or FakeAri()
         fake.answers["get_endpoint"] = {
             "state": "online" if online else "offline",
             "channel_ids": [],
@@ -502,3 +504,67 @@ async def test_closing_hangs_up_rings_under_way(start: Start) -> None:
     [ring] = await rig.fake.wait_for("originate")
     await rig.queue.close()
     assert {"channel_id": ring["channel_id"], "reason": "normal"} in rig.fake.calls("hangup")
+
+
+class SlowBridge(FakeAri):
+    """Asterisk answers adding a channel to the conversation bridge only when `gate` opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def add_channel(
+        self, bridge_id: str, channel_id: str, *, role: str | None = None
+    ) -> None:
+        await super().add_channel(bridge_id, channel_id, role=role)
+        if bridge_id.startswith(CONVERSATION_PREFIX):
+            await self.gate.wait()
+
+
+async def test_an_agent_who_hangs_up_while_being_bridged_ends_the_call(start: Start) -> None:
+    """Asterisk shows both in the bridge before our request returns; the agent may hang up
+    then. The caller has been taken out of the line: the call ends, nobody is put back
+    (this once made a connected caller end as 'abandoned' too)."""
+    fake = SlowBridge()
+    rig = await start(fake=fake)
+    caller = rig.caller()
+    [ring] = await fake.wait_for("originate")
+    leg = await rig.answer(ring)
+    await rig.play_ends(leg, 1)
+    await fake.wait_for("add_channel", 2)  # the holding bridge, then the conversation's
+    leg.events.put_nowait(ev("ChannelHangupRequest", leg.channel_id, cause=16))
+    await fake.wait_for("destroy_bridge", 2)
+    fake.gate.set()
+    assert {"channel_id": "c1", "reason": "normal"} in fake.calls("hangup")
+    caller.events.put_nowait(ev("ChannelDestroyed", "c1", cause=16))
+    await rig.life.wait_for(Ended("agent", 16))
+    await rig.settled()
+    assert [f.outcome for f in rig.queue.finished] == ["connected"]
+    assert len(fake.calls("originate")) == 1
+
+
+class NoBridge(FakeAri):
+    """Asterisk refuses to make the conversation bridge (holding bridges still work)."""
+
+    async def create_bridge(
+        self, bridge_type: str = "mixing", *, bridge_id: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        await super().create_bridge(bridge_type, bridge_id=bridge_id, name=name)
+        if str(bridge_id).startswith(CONVERSATION_PREFIX):
+            raise AriError(500, "POST", "/ari/bridges", "no bridge")
+        return {}
+
+
+async def test_a_bridge_asterisk_refuses_puts_the_caller_back_in_line(start: Start) -> None:
+    fake = NoBridge()
+    rig = await start(agents(retry=5), fake=fake)  # the agent rests: no second ring at once
+    rig.caller()
+    [ring] = await fake.wait_for("originate")
+    leg = await rig.answer(ring)
+    await rig.play_ends(leg, 1)
+    await fake.wait_for("start_moh", 2)  # back in the holding bridge, with music
+    await rig.settled()
+    assert "c1" in rig.queue.state.callers
+    assert {"channel_id": leg.channel_id, "reason": "normal"} in fake.calls("hangup")
+    bridges = [c["bridge_id"] for c in fake.calls("create_bridge")]
+    assert bridges == ["stadtruf-queue-kfz", f"{CONVERSATION_PREFIX}c1", "stadtruf-queue-kfz"]
