@@ -2,7 +2,7 @@
 
 `QueueRequest` is everything the queue needs to know about the caller (town, topic, how to
 announce the call to the agent). Two implementations of `QueueHandoff`: the ARI queue
-(`ari_app.acd.CallDistributor`), and `WaitingRoom`, which only holds callers with music when
+(`ari_app.queue.CallDistributor`), and `WaitingRoom`, which only holds callers with music when
 no agents are configured. Both keep waiting callers in the topic's holding bridge
 (`stadtruf-queue-<topic>`), made for the first caller of a topic and destroyed when the last
 one leaves, so a supervisor sees who waits and none is left behind.
@@ -20,7 +20,7 @@ import structlog
 
 from ari_app.application import CallContext
 from ari_app.errors import AriError
-from ari_app.rest import AriRest
+from ari_app.port import Ari
 from stadtruf.config.agents import DialledKind
 
 log = structlog.get_logger(__name__)
@@ -60,7 +60,7 @@ class HoldingBridges:
         self._members: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def join(self, rest: AriRest, channel_id: str, topic: str) -> None:
+    async def join(self, rest: Ari, channel_id: str, topic: str) -> None:
         bridge_id = queue_bridge_id(topic)
         async with self._lock:
             if self._members.get(topic, 0) == 0:
@@ -72,7 +72,7 @@ class HoldingBridges:
             await self.leave(rest, channel_id, topic)
             raise
 
-    async def leave(self, rest: AriRest, channel_id: str, topic: str) -> None:
+    async def leave(self, rest: Ari, channel_id: str, topic: str) -> None:
         """Take the channel out (if still there) and drop the bridge with its last member.
 
         Safe against cancellation: the bookkeeping and the bridge's end are shielded, or an
@@ -85,7 +85,7 @@ class HoldingBridges:
             await leaving
             raise
 
-    async def _leave(self, rest: AriRest, channel_id: str, topic: str) -> None:
+    async def _leave(self, rest: Ari, channel_id: str, topic: str) -> None:
         bridge_id = queue_bridge_id(topic)
         with contextlib.suppress(AriError):  # gone already: the caller hung up
             await rest.remove_channel(bridge_id, channel_id)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import structlog
 
-from ari_app.acd import CallDistributor
 from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
+from ari_app.queue import CallDistributor
 from ari_app.settings import AriSettings
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import TOKEN_ENV, ApiAuth

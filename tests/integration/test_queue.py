@@ -13,15 +13,15 @@ import io
 import math
 import shutil
 import wave
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ari_app.acd import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from ari_app.events import Event
 from ari_app.handoff import queue_bridge_id
+from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from stadtruf.config import load_site
 from stadtruf.config.agents import AgentsConfig, QueueSettings
 from stadtruf.config.site import agents_path
@@ -119,6 +119,11 @@ async def accept_callback_offer(
     await call.wait_ended(timeout=20)
 
 
+def entered_bridge(channel: str, bridge: str) -> Callable[[Event], bool]:
+    entered = on_channel(channel, "ChannelEnteredBridge")
+    return lambda e: entered(e) and e.bridge_id == bridge
+
+
 def queue_of(service: Service) -> CallDistributor:
     assert service.queue is not None
     return service.queue
@@ -170,11 +175,7 @@ async def test_call_rings_agents_in_order_and_connects_with_whisper(
         )
         bridge = f"{CONVERSATION_PREFIX}{channel}"
         for member in (channel, leg):
-
-            def in_conversation(e: Event, m: str = member) -> bool:
-                return on_channel(m, "ChannelEnteredBridge")(e) and e.bridge_id == bridge
-
-            await observer.wait_for(in_conversation, since=since)
+            await observer.wait_for(entered_bridge(member, bridge), since=since)
         whisper_end = await observer.wait_for(
             lambda e: (
                 e.type == "PlaybackFinished" and e.raw["playback"]["target_uri"] == f"channel:{leg}"
@@ -559,10 +560,10 @@ async def test_voicemail_when_nobody_is_there(
             else:
                 await call.hangup()
 
-            def kept(n: str = number) -> bool:
+            def has_request(n: str = number) -> bool:
                 return any(c.number == n for c in callbacks.list())
 
-            await eventually(kept)
+            await eventually(has_request)
 
         stored = callbacks.list()
         assert [(c.number, c.client, c.topic, c.kind) for c in stored] == [

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ari_app.acd import CallDistributor
+from ari_app.queue import CallDistributor
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core import queue as q
 from stadtruf.store.agent_state import (
@@ -22,6 +20,7 @@ from stadtruf.store.agent_state import (
     saved_view,
     to_json,
 )
+from tests.support.fake_ari import FakeAri
 
 AGENTS = AgentsConfig.model_validate(
     {
@@ -105,8 +104,11 @@ def test_file_round_trip_and_unreadable_files(tmp_path: Path) -> None:
 
 def reported(queue: CallDistributor) -> list[q.Event]:
     """The events waiting for the worker, left in place."""
-    inbox: asyncio.Queue[Any] = queue._inbox
-    return [item[0] for item in inbox._queue]  # type: ignore[attr-defined]
+    inbox = queue.shared.inbox
+    items = [inbox.get_nowait() for _ in range(inbox.qsize())]
+    for item in items:
+        inbox.put_nowait(item)
+    return [event for event, _ in items]
 
 
 async def test_the_queue_restores_first_and_saves_every_change(tmp_path: Path) -> None:
@@ -117,7 +119,7 @@ async def test_the_queue_restores_first_and_saves_every_change(tmp_path: Path) -
         q.AgentLoggedIn("agent-102", now=7.0),
         q.AgentPaused("agent-102", "Mittag", now=7.0),
     ]
-    worker = asyncio.create_task(queue._work())
+    await queue.connected(FakeAri())  # starts the worker
     try:
         await queue.login("agent-101")
         assert json.loads(store.path.read_text())["agents"]["agent-101"]["logged_in"] is True
@@ -129,4 +131,4 @@ async def test_the_queue_restores_first_and_saves_every_change(tmp_path: Path) -
             "agent-103": SavedAgent(False),
         }
     finally:
-        worker.cancel()
+        await queue.close()

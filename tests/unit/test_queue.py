@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -44,11 +45,13 @@ from stadtruf.core.queue import (
     RingFailed,
     RingTimedOut,
     StartTimer,
+    Step,
     Tick,
     new_queue,
     step,
 )
 
+E = TypeVar("E", bound=Effect)
 QUIET = {"announce_every": 0, "wrapup": 0, "retry": 0, "autopause_after": 0}
 
 
@@ -67,12 +70,13 @@ def config(agents: dict[str, list[dict[str, Any]]], **defaults: Any) -> AgentsCo
     )
 
 
-def run(state: QueueState, *events: Event) -> tuple[QueueState, list[Effect]]:
+def run(state: QueueState, *events: Event) -> Step:
+    """`step` for each event in turn: the last state and all effects, as `step` returns them."""
     effects: list[Effect] = []
     for event in events:
         state, fx = step(state, event)
         effects += fx
-    return state, effects
+    return state, tuple(effects)
 
 
 def online(state: QueueState, *agent_ids: str, now: float = 0.0) -> QueueState:
@@ -81,7 +85,7 @@ def online(state: QueueState, *agent_ids: str, now: float = 0.0) -> QueueState:
     return state
 
 
-def of(effects: list[Effect], kind: type) -> list[Any]:
+def of(effects: Sequence[Effect], kind: type[E]) -> list[E]:
     return [e for e in effects if isinstance(e, kind)]
 
 
