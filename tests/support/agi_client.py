@@ -87,7 +87,7 @@ class ScriptedAsterisk:
 
     async def call(
         self, lines: Sequence[bytes], *, end: bytes = b"\n", timeout: float = 5.0
-    ) -> None:  # noqa: ASYNC109
+    ) -> None:
         """Send `lines` and `end` (the blank line), answer until the server closes."""
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
