@@ -128,7 +128,18 @@ class AgiServer(Application):
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> asyncio.Server:
         """Listen; stop with `close`."""
+        self.warm_up()
         return await asyncio.start_server(self.handler, host, port, limit=MAX_LINE)
+
+    def warm_up(self) -> None:
+        """Answer `open` once per client before the first call: the public holidays are
+        computed on first use (a third of a second), inside the dialplan's time bound else."""
+        config = self.config()
+        for client in config.clients:
+            call = parse_environment(
+                [b"agi_network_script: open", f"agi_arg_1: client={client}".encode()]
+            )
+            decide(config, call, self.now())
 
     async def close(self, server: asyncio.Server) -> None:
         server.close()
