@@ -190,3 +190,14 @@ async def test_an_endless_line_is_refused(server: tuple[AgiServer, int, Clock]) 
 )
 def test_quote_reads_back_through_asterisks_parser(value: str) -> None:
     assert parse_args(f"SET VARIABLE X {quote(value)}") == ["SET", "VARIABLE", "X", value]
+
+
+async def test_a_dead_channel_511_ends_the_session_quietly(
+    server: tuple[AgiServer, int, Clock],
+) -> None:
+    # The HANGUP line may already have been read: then only 511 tells us the channel is gone.
+    app, port, _ = server
+    dead = {"VERBOSE": ["511 Command Not Permitted on a dead channel or intercept routine"]}
+    asterisk = await asterisk_call(port, environment("origin"), replies=dead)
+    assert len(asterisk.commands) == 1
+    await idle(app)
