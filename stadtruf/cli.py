@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.config",
     "stadtruf.commands.simulate",
     "stadtruf.commands.call",
+    "stadtruf.commands.agi",
 )
 
 

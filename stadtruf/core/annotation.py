@@ -36,6 +36,15 @@ class Annotation:
     caller_id_name: str
     sip_headers: dict[str, str]
 
+    def assignments(self) -> tuple[tuple[str, str], ...]:
+        """Every channel variable to set, in order: ours, the caller-ID name, and the header
+        variables (`header_variable`) that outgoing legs inherit."""
+        return (
+            *self.channel_variables.items(),
+            ("CALLERID(name)", self.caller_id_name),
+            *((header_variable(h), v) for h, v in self.sip_headers.items()),
+        )
+
 
 def annotate(
     client: Client,

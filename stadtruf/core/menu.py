@@ -299,7 +299,7 @@ def _act(state: MenuState, effects: tuple[Effect, ...], action: Action, cause: C
             return _play(back, effects, ())
         case RepeatAction():
             return _play(state, effects, ())
-    route = _route(action)
+    route = route_of(action)
     if route is None:  # pragma: no cover - every action is matched above or in _route
         return _finish(state, effects, HangupRoute(f"unbekannte Aktion {action!r}"), "broken_menu")
     return _finish(state, effects, route, cause)
@@ -333,14 +333,15 @@ def _fallback(state: MenuState, effects: tuple[Effect, ...], cause: Cause) -> St
         if isinstance(default, SubmenuAction | LanguageAction):
             menu_id = default.submenu
             continue
-        route = _route(default) if default is not None else None
+        route = route_of(default) if default is not None else None
         if route is not None:
             return _finish(replace(state, menu_id=menu_id), effects, route, cause)
         break
     return _finish(state, effects, HangupRoute(f"kein Ausweg aus Menü {menu_id}"), "broken_menu")
 
 
-def _route(action: Action | None) -> Route | None:
+def route_of(action: Action | None) -> Route | None:
+    """Where a terminal action sends the call (None for submenu, back, repeat, language)."""
     match action:
         case QueueAction(queue=topic, prompt=prompt):
             return QueueRoute(topic, prompt)

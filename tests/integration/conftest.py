@@ -79,6 +79,15 @@ TEST_QUEUES = AgentsConfig.model_validate(
 )
 
 
+# The FastAGI test's own route (test_fastagi.py): the carrier's 999<number> reaches the classic
+# dialplan example as <number>, without Stasis, as a classic PBX's trunk context sends its numbers.
+FASTAGI_ROUTE = "exten => _999X.,1,Goto(stadtruf-fastagi-example,${EXTEN:3},1)\n"
+
+
+def _with_fastagi_route(numbers_conf: str) -> str:
+    return numbers_conf.replace("[stadtruf-numbers]\n", "[stadtruf-numbers]\n" + FASTAGI_ROUTE, 1)
+
+
 @dataclass
 class Site:
     center: AsteriskInstance
@@ -108,7 +117,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         servicecenter_settings(
             TEST_PLAN,
             password,
-            numbers_conf(config, TEST_QUEUES),
+            _with_fastagi_route(numbers_conf(config, TEST_QUEUES)),
             agents,
             capacity=config.service_center.capacity,
         ),
