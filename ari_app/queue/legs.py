@@ -19,6 +19,7 @@ import contextlib
 import structlog
 
 from ari_app.application import CallContext
+from ari_app.errors import AriError
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS
 from ari_app.queue.conversation import Conversation
@@ -108,15 +109,31 @@ class AgentLegs:
             elif isinstance(item, Event) and item.type in HANGUP_EVENTS:
                 self.rings.forget(ring)
                 hung_up = hung_up or item.type != "StasisEnd"
-                if conversation is not None and not hung_up:
-                    # Left Stasis alive, without hanging up: the agent's blind transfer. The
-                    # Local channel that takes the agent's place arrives as a replacement.
+                if conversation is not None and (
+                    not hung_up or await self._blind_transfer(conversation, leg)
+                ):
+                    # The agent's blind transfer: the Local channel that takes the agent's
+                    # place arrives as a replacement, maybe a moment after the agent left.
                     await conversation.wait_replaced(TRANSFER_GRACE)
                 if conversation is not None:
                     await conversation.end("agent", leg.channel_id)
                 return
             elif isinstance(item, Event) and conversation is not None:
                 conversation.on_agent_event(item)
+
+    async def _blind_transfer(self, conversation: Conversation, leg: CallContext) -> bool:
+        """Did the agent's leg go because it transferred the caller?
+
+        Leaving Stasis alive says so, but Asterisk may report the transferring channel's
+        hang-up before its StasisEnd. Asterisk marks the transferred caller with
+        ``BLINDTRANSFER`` (the transferring channel's name) before it hangs that channel up.
+        """
+        try:
+            marked = await self.shared.rest.get_var(conversation.call_id, "BLINDTRANSFER")
+        except AriError:
+            return False
+        log.info("queue.agent_left", leg=leg.channel_id, blind_transfer=marked or "")
+        return bool(marked)
 
     async def adopted_conversation(self, leg: CallContext) -> None:
         """A caller or agent still talking from before the app restarted (see application).

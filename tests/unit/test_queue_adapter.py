@@ -450,6 +450,27 @@ async def test_the_agents_blind_transfer_hands_the_caller_on(start: Start) -> No
     assert {"channel_id": "c1", "reason": "normal"} in rig.fake.calls("hangup")
 
 
+async def test_a_transfer_whose_hangup_shows_before_the_replacement_keeps_the_caller(
+    start: Start,
+) -> None:
+    """Asterisk may report the transferring agent's hang-up before its StasisEnd and before
+    the replacement: the caller, marked BLINDTRANSFER, must not be hung up."""
+    rig = await start()
+    caller, leg = await rig.talking()
+    await rig.fake.set_var(caller.channel_id, "BLINDTRANSFER", "PJSIP/agent-101-00000005")
+    leg.events.put_nowait(ev("ChannelHangupRequest", leg.channel_id, cause=16))
+    local = "Local/0201999@stadtruf-agent-transfer-00a1"
+    half = CallContext(rig.fake, {"id": "l1", "name": f"{local};1"}, ("replaces", leg.channel_id))
+    rig.run(rig.queue.routes()["replaces"](half))
+    await rig.life.wait_for(Transferred("0201999", "agent"))
+    leg.events.put_nowait(ev("StasisEnd", leg.channel_id))
+    await rig.settled()
+    assert {"channel_id": "c1", "reason": "normal"} not in rig.fake.calls("hangup")
+    half.events.put_nowait(ev("ChannelHangupRequest", "l1", cause=16))
+    await rig.fake.wait_for("destroy_bridge", 2)
+    assert {"channel_id": "c1", "reason": "normal"} in rig.fake.calls("hangup")
+
+
 async def test_a_replacement_for_no_conversation_is_hung_up(start: Start) -> None:
     rig = await start()
     half = CallContext(rig.fake, {"id": "l1", "name": "Local/1@x;1"}, ("replaces", "nobody"))
