@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError, InstanceSettings
-from stadtruf.paths import asterisk_docker_dir
+from stadtruf.paths import asterisk_docker_dir, dialplan_dir
 
 BASE_IMAGE = "debian:sid"  # the Dockerfile's FROM
 IMAGE = "stadtruf-asterisk"
@@ -161,12 +161,10 @@ class ContainerInstance(AsteriskInstance):
         generated.mkdir(parents=True)
         for target, source in self.settings.folders.items():
             # The image carries the repository's dialplan/ (built from this checkout).
-            if (
-                target != "dialplan"
-                or source.resolve() != (asterisk_docker_dir().parent / "dialplan").resolve()
-            ):
+            if target != "dialplan" or source.resolve() != dialplan_dir().resolve():
                 raise AsteriskStartError(
-                    f"{self.settings.name}: the container cannot take the folder {source}"
+                    f"{self.settings.name}: the image has the checkout's dialplan/ only, "
+                    f"not {source} as {target}/"
                 )
         for name, content in self.settings.files.items():
             path = generated / name

@@ -33,6 +33,7 @@ ENGINE_FLAGS = (
     "--ip-masq=false",
 )
 _PR_SET_PDEATHSIG = 1
+RUN_DIR_PREFIX = "stadtruf-dockerd-"
 
 
 class EngineError(RuntimeError):
@@ -111,7 +112,8 @@ def docker_engine(cache: Path, *, lock_timeout: float = 900.0) -> Iterator[Docke
         raise EngineError("no cgroup filesystem at /sys/fs/cgroup: dockerd needs one")
     data_root = cache / "docker"
     with _locked(cache / "docker.lock", lock_timeout):
-        run_dir = Path(tempfile.mkdtemp(prefix="stadtruf-dockerd-"))
+        _remove_stale_run_dirs()
+        run_dir = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
         docker = Docker(client=machine.client, host=f"unix://{run_dir}/docker.sock")
         log_path = run_dir / "dockerd.log"
         with log_path.open("wb") as log:
@@ -158,6 +160,20 @@ def docker_engine(cache: Path, *, lock_timeout: float = 900.0) -> Iterator[Docke
             shutil.rmtree(run_dir, ignore_errors=True)
             if leftovers:
                 raise EngineError(f"the engine left mounts behind (now unmounted): {leftovers}")
+
+
+def _remove_stale_run_dirs() -> None:
+    """Run directories of engines that died with a killed test run (called under the lock,
+    so no other private engine is running): unmount what dockerd left, remove them."""
+    for stale in Path(tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
+        pid_file = stale / "dockerd.pid"
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text()), 0)
+            continue  # its dockerd still runs: not ours to touch
+        for mount in reversed(_mounts_below(stale)):
+            subprocess.run(["umount", "--lazy", mount], check=False)
+        if not _mounts_below(stale):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _stop(process: subprocess.Popen[bytes], docker: Docker) -> None:

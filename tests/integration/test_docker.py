@@ -53,11 +53,11 @@ from tests.integration.test_menus import press, prompt_started
 from tests.integration.test_queue import queue_service
 from tests.support.addresses import address_in_test_net
 
-# Clear of the rootfs instances' .21-.23: both sets may run in one session.
+# Clear of the rootfs instances (.21-.23) and test_up (.31-.35): all may run in one session.
 DOCKER_PLAN = AddressPlan(
-    servicecenter=address_in_test_net(31),
-    carrier=address_in_test_net(32),
-    agents=address_in_test_net(33),
+    servicecenter=address_in_test_net(41),
+    carrier=address_in_test_net(42),
+    agents=address_in_test_net(43),
 )
 CACHE = Path.home() / ".cache" / "stadtruf"
 
