@@ -25,6 +25,7 @@ from stadtruf.paths import asterisk_docker_dir, dialplan_dir
 
 BASE_IMAGE = "debian:sid"  # the Dockerfile's FROM
 IMAGE = "stadtruf-asterisk"
+IMAGE_LABEL = "org.stadtruf.image=asterisk"  # the Dockerfile's LABEL
 
 
 class DockerError(RuntimeError):
@@ -129,6 +130,8 @@ def build_image(docker: Docker, tag: str, *, timeout: float = 1200.0) -> None:
         env={"DOCKER_BUILDKIT": "0"},
         timeout=timeout,
     )
+    # The image this build replaced, untagged now: only ours (the Dockerfile's label).
+    docker.run("image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}", check=False)
 
 
 class ContainerInstance(AsteriskInstance):
