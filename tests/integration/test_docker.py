@@ -248,3 +248,15 @@ def test_containers_run_the_image_of_this_checkout(docker_site: Site, engine: Do
             "exec", instance.container_name, "sh", "-c", 'getent hosts "$(hostname)"', check=False
         )
         assert hosts.returncode == 0 and hosts.stdout.strip(), "the host name is not resolvable"
+
+
+def test_entrypoint_refuses_a_half_configured_container(engine: Docker, image: str) -> None:
+    """A missing setting or an unknown overlay stops the container with the reason, before
+    Asterisk starts (never an ARI user without a password)."""
+    run = ("run", "--rm", "--network", "none")
+    missing = engine.run(*run, "--env", "STADTRUF_BIND_ADDRESS=127.0.0.1", image, check=False)
+    assert missing.returncode != 0
+    assert "STADTRUF_ARI_PASSWORD" in missing.stderr, missing.stderr
+    unknown = engine.run(*run, "--env", "STADTRUF_OVERLAY=nosuch", image, check=False)
+    assert unknown.returncode == 2
+    assert "unknown STADTRUF_OVERLAY nosuch" in unknown.stderr, unknown.stderr
