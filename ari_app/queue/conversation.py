@@ -96,6 +96,10 @@ class Conversation:
                 log.warning("queue.connect_failed", error=str(exc))
                 failed = not self.talking
                 await self.end("agent" if failed else "error", bridge_failed=failed)
+            elif self._bridge_made:
+                # A leg left while the bridge was being made: `end` found no bridge yet, and
+                # adding the gone leg failed. Nobody else destroys this one.
+                await quietly(rest.destroy_bridge(self.bridge_id))
 
     async def _bridge(self) -> None:
         rest, caller = self.shared.rest, self.caller.call

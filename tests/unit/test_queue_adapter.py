@@ -15,6 +15,7 @@ from ari_app.errors import AriError, AriNotFound
 from ari_app.events import Event, parse_event
 from ari_app.handoff import QueueRequest
 from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
+from ari_app.rest import JsonObject
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core import queue as q
 from stadtruf.core.lifecycle import (
@@ -589,3 +590,105 @@ async def test_a_bridge_asterisk_refuses_puts_the_caller_back_in_line(start: Sta
     assert {"channel_id": leg.channel_id, "reason": "normal"} in fake.calls("hangup")
     bridges = [c["bridge_id"] for c in fake.calls("create_bridge")]
     assert bridges == ["stadtruf-queue-kfz", f"{CONVERSATION_PREFIX}c1", "stadtruf-queue-kfz"]
+
+
+class BusyWorker(FakeAri):
+    """Asterisk answers ringing an agent for call c2 only when `gate` opens: until then the
+    queue's worker waits for it, and what is reported meanwhile waits in line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def originate(self, endpoint: str, **args: Any) -> JsonObject:
+        answer = await super().originate(endpoint, **args)
+        if args["app_args"] == "agent-leg,c2":
+            await self.gate.wait()
+        return answer
+
+
+async def test_a_caller_who_hangs_up_as_the_agent_answers_leaves_no_agent_leg(
+    start: Start,
+) -> None:
+    """The agent answers; the caller hangs up before the worker has seen the answer (it is
+    busy ringing another agent). `Connect` then finds no caller: the agent's leg is hung up,
+    not left up until the app stops."""
+    fake = BusyWorker()
+    two = AgentsConfig.model_validate(
+        {
+            "defaults": QUIET,
+            "agents": [
+                {"id": agent, "name": agent, "skills": [{"topic": "*"}]}
+                for agent in ("agent-101", "agent-102")
+            ],
+        }
+    )
+    rig = await start(two, fake=fake)
+    await rig.queue.login("agent-102")
+    caller = rig.caller()
+    [ring] = await fake.wait_for("originate")
+    agent = ring["endpoint"].removeprefix("PJSIP/")
+    rig.caller(call="c2")
+    await fake.wait_for("originate", 2)  # the worker is held now
+    leg = await rig.answer(ring)
+    # The leg's task reports the answer before the caller's task sees the hang-up (tasks run
+    # in the order they were woken); 'connected' below shows that the engine saw it first.
+    caller.events.put_nowait(ev("ChannelHangupRequest", "c1", cause=16))
+    await rig.life.wait_for(Ended("caller", 16))
+    fake.gate.set()
+    await rig.settled()
+
+    assert {"channel_id": leg.channel_id, "reason": "normal"} in fake.calls("hangup")
+    assert RingEnded(agent, "cancelled") not in rig.life.of("c1")
+    assert [(f.call, f.outcome) for f in rig.queue.finished] == [("c1", "connected")]
+    leg.events.put_nowait(ev("ChannelDestroyed", leg.channel_id, cause=16))
+    await rig.settled()
+    assert rig.queue.state.agents[agent].status == "ready"
+    assert len(rig.queue.rings) == 1  # only c2's
+
+
+class LateBridge(FakeAri):
+    """Asterisk answers making the conversation bridge only when `gate` opens; by then the
+    caller is gone, and adding them to the bridge fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def create_bridge(
+        self, bridge_type: str = "mixing", *, bridge_id: str | None = None, name: str | None = None
+    ) -> JsonObject:
+        answer = await super().create_bridge(bridge_type, bridge_id=bridge_id, name=name)
+        if str(bridge_id).startswith(CONVERSATION_PREFIX):
+            await self.gate.wait()
+        return answer
+
+    async def add_channel(
+        self, bridge_id: str, channel_id: str, *, role: str | None = None
+    ) -> None:
+        await super().add_channel(bridge_id, channel_id, role=role)
+        if bridge_id.startswith(CONVERSATION_PREFIX) and channel_id == "c1":
+            raise AriNotFound(404, "POST", "/ari/bridges", "Channel not found")
+
+
+async def test_a_caller_who_hangs_up_while_being_bridged_leaves_no_bridge(start: Start) -> None:
+    """The caller hangs up while the conversation bridge is being made: the agent's leg is
+    hung up at once, and the bridge Asterisk makes after that is destroyed."""
+    fake = LateBridge()
+    rig = await start(fake=fake)
+    caller = rig.caller()
+    [ring] = await fake.wait_for("originate")
+    leg = await rig.answer(ring)
+    await rig.play_ends(leg, 1)
+    await fake.wait_for("create_bridge", 2)  # the holding bridge, then the conversation's
+    caller.events.put_nowait(ev("ChannelHangupRequest", "c1", cause=16))
+    await rig.life.wait_for(Ended("caller", 16))
+    assert {"channel_id": leg.channel_id, "reason": "normal"} in fake.calls("hangup")
+    fake.gate.set()
+    destroyed = await fake.wait_for("destroy_bridge", 2)  # holding, then the late one
+    assert destroyed[-1] == {"bridge_id": f"{CONVERSATION_PREFIX}c1"}
+    leg.events.put_nowait(ev("ChannelDestroyed", leg.channel_id, cause=16))
+    await rig.settled()
+    assert [f.outcome for f in rig.queue.finished] == ["connected"]
+    assert rig.queue.state.agents["agent-101"].status == "ready"
+    assert AgentAnswered("agent-101") not in rig.life.of("c1")
