@@ -23,9 +23,12 @@ from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
+from ari_app.queue.shared import log_happened
+from ari_app.sinks import fan_out
 from ari_app.settings import AriSettings
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
-from stadtruf.api.auth import TOKEN_ENV, ApiAuth
+from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
+from stadtruf.api.metrics import LiveFigures, figure_settings
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
@@ -140,6 +143,7 @@ def build_app(
 class Service:
     app: StasisApplication
     queue: CallDistributor | None  # None without an agents file
+    figures: LiveFigures | None = None  # /metrics and /service-level; with the queue
 
 
 def build_service(
@@ -155,6 +159,9 @@ def build_service(
     `agent_state` keeps the agents' log-in and pause across restarts)."""
     if agents is None:
         return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
+    # The queue's agents file, current after a reload: its queues are label values too.
+    figures = LiveFigures(lambda: figure_settings(live.current, distributor.config))
+    sink = fan_out(log_happened, figures.record)
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -162,8 +169,10 @@ def build_service(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
+        sink=sink,
     )
-    app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
+    flow = MenuFlow(live, distributor, sink=sink)
+    app = StasisApplication(settings, flow, routes=distributor.routes())
     distributor.attach(app)
     if live.agents is not None:
 
@@ -172,7 +181,7 @@ def build_service(
                 await distributor.reconfigure(live.agents)
 
         live.on_reloaded.append(take_new_agents)
-    return Service(app, distributor)
+    return Service(app, distributor, figures)
 
 
 def prepare_instance(
@@ -233,10 +242,15 @@ async def run_service(
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
-            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock))
+            server = ApiServer(
+                make_api(queue, auth, queue.callbacks, queue.clock, service.figures)
+            )
             await server.start(api.host, api.port)
         else:
-            log.warning("api.off", hint=f"set {TOKEN_ENV} (supervisors) or agent passwords")
+            log.warning(
+                "api.off",
+                hint=f"set {TOKEN_ENV} (supervisors), {METRICS_TOKEN_ENV} or agent passwords",
+            )
     try:
         await run_until_signalled(service.app, live)
     finally:
