@@ -24,8 +24,8 @@ from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
 from ari_app.queue.shared import log_happened
-from ari_app.sinks import fan_out
 from ari_app.settings import AriSettings
+from ari_app.sinks import fan_out
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
 from stadtruf.api.metrics import LiveFigures, figure_settings
@@ -242,9 +242,7 @@ async def run_service(
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
-            server = ApiServer(
-                make_api(queue, auth, queue.callbacks, queue.clock, service.figures)
-            )
+            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock, service.figures))
             await server.start(api.host, api.port)
         else:
             log.warning(

@@ -19,8 +19,9 @@ Routes (all JSON, all authenticated):
 Who may call: the supervisor token (`Authorization: Bearer …`, from `STADTRUF_API_TOKEN`) may
 do everything; an agent authenticates with HTTP Basic, user = agent id, password = their SIP
 password, and may read and change only their own state, read the queues and work the
-callback list. `STADTRUF_METRICS_TOKEN` (Bearer) may read `/metrics` and nothing else. With neither a token nor any agent password configured, every request is
-refused: the API is never open by accident.
+callback list. `STADTRUF_METRICS_TOKEN` (Bearer, for Prometheus) may read `/metrics` and
+nothing else. With no token and no agent password configured, every request is refused: the
+API is never open by accident, not even `/metrics` on loopback.
 
 Errors are `{"error": "..."}` with 400 (bad input), 401, 403, 404 (unknown id), 409 (the
 state does not allow it, e.g. a pause while logged out), 500 (our fault; details only in the

@@ -121,7 +121,10 @@ def test_agents_by_state_lists_every_state() -> None:
 
 
 def life(call: str, start: float, *events: tuple[float, LifeEvent]) -> list[Happened]:
-    return [Happened(call, start, Arrived("115", None)), *(Happened(call, start + s, e) for s, e in events)]  # noqa: E501
+    return [
+        Happened(call, start, Arrived("115", None)),
+        *(Happened(call, start + s, e) for s, e in events),
+    ]
 
 
 def queued(client: str, topic: str) -> list[tuple[float, LifeEvent]]:
@@ -242,9 +245,7 @@ def test_the_clients_own_threshold_decides_within() -> None:
 
 
 def test_today_is_the_berlin_day_and_starts_empty_after_midnight() -> None:
-    late = life(
-        "late", at("2026-06-04T23:59:50"), *queued("bottrop", "kfz"), (20, Ended("caller"))
-    )
+    late = life("late", at("2026-06-04T23:59:50"), *queued("bottrop", "kfz"), (20, Ended("caller")))
     today = today_of(ANSWERED_AFTER_12, late)
     assert today.day == date(2026, 6, 5)  # ended 00:00:10 Berlin: 22:00 UTC of the day before
     assert list(today.of(at("2026-06-05T08:00"))) == ["bottrop"]
