@@ -24,9 +24,9 @@ from stadtruf.core.lifecycle import (
     Queued,
     RouteChosen,
 )
-from stadtruf.core.queue import AgentLoggedIn, CallerJoined, Event, step
+from stadtruf.core.queue import AgentLoggedIn, CallerJoined, Event
 from stadtruf.core.service_level import Target
-from tests.unit.test_agent_api import AUTH, CONFIG, PASSWORDS, TOKEN, Clock, FakeControl, basic
+from tests.unit.test_agent_api import AUTH, PASSWORDS, TOKEN, Clock, FakeControl, basic
 
 METRICS_TOKEN = "Prometheus-7f1a!scrape"
 HOSTILE = 'evil"} 1\nstadtruf_pwned{x="y'
@@ -216,8 +216,3 @@ async def test_without_figures_there_is_no_metrics_route() -> None:
         response = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         assert response.status == 404
 
-
-def test_engine_state_is_the_controls(metrics: Metrics) -> None:
-    # The fake control runs the real engine, as the API tests do.
-    state, _ = step(metrics.control.snapshot(), AgentLoggedIn("agent-102", now=1))
-    assert state.config is CONFIG
