@@ -19,11 +19,12 @@ from pathlib import Path
 
 import structlog
 
+from ari_app import call as menu_calls
 from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
-from ari_app.queue.shared import log_happened
+from ari_app.queue import shared as queue_calls
 from ari_app.settings import AriSettings
 from ari_app.sinks import fan_out
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
@@ -161,7 +162,6 @@ def build_service(
         return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
     # The queue's agents file, current after a reload: its queues are label values too.
     figures = LiveFigures(lambda: figure_settings(live.current, distributor.config))
-    sink = fan_out(log_happened, figures.record)
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -169,9 +169,9 @@ def build_service(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
-        sink=sink,
+        sink=fan_out(queue_calls.log_happened, figures.record),
     )
-    flow = MenuFlow(live, distributor, sink=sink)
+    flow = MenuFlow(live, distributor, sink=fan_out(menu_calls.log_happened, figures.record))
     app = StasisApplication(settings, flow, routes=distributor.routes())
     distributor.attach(app)
     if live.agents is not None:

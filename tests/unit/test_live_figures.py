@@ -259,3 +259,17 @@ def test_today_is_the_berlin_day_and_starts_empty_after_midnight() -> None:
 def test_wait_buckets_hold_the_usual_thresholds() -> None:
     assert {20.0, 30.0} <= set(lf.WAIT_BUCKETS)
     assert list(lf.WAIT_BUCKETS) == sorted(lf.WAIT_BUCKETS)
+
+
+def test_fan_out_hands_every_event_to_every_sink_even_after_one_fails() -> None:
+    from ari_app.sinks import fan_out
+
+    seen: list[str] = []
+
+    def broken(happened: Happened) -> None:
+        raise RuntimeError("store gone")
+
+    sink = fan_out(lambda h: seen.append("a" + h.call_id), broken, lambda h: seen.append("b"))
+    sink(Happened("1", 0.0, Arrived("115", None)))
+    sink(Happened("2", 0.0, Arrived("115", None)))
+    assert seen == ["a1", "b", "a2", "b"]
