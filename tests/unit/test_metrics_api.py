@@ -215,4 +215,3 @@ async def test_without_figures_there_is_no_metrics_route() -> None:
     async with TestClient(TestServer(make_api(control, AUTH, None, Clock()))) as client:
         response = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         assert response.status == 404
-
