@@ -6,6 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core import live_figures as lf
@@ -65,6 +67,14 @@ def at(text: str) -> float:
 def test_labels_come_from_the_config_only(value: str | None, client: str, topic: str) -> None:
     assert LABELS.client(value) == client
     assert LABELS.topic(value) == topic
+
+
+@given(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.text()))
+def test_any_input_maps_to_a_configured_or_fixed_value(
+    client: str | None, topic: str | None
+) -> None:
+    assert LABELS.client(client) in LABELS.clients | {"other", "none"}
+    assert LABELS.topic(topic) in LABELS.topics | {"other", "none"}
 
 
 @pytest.mark.parametrize(
