@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from stadtruf.core.lifecycle import Happened
@@ -141,23 +142,37 @@ def counted(record: CallRecord, labels: Labels) -> CallCounted:
 class CallFollower:
     """Folds the calls' life events into records; hands back each record as it completes.
 
-    Holds only the calls still up (a call is dropped at its `Ended`). Should an `Ended` never
-    come (a lost event), the oldest open calls are dropped beyond `limit`: memory stays bounded.
+    Holds only the calls still up (a call is dropped at its `Ended`). Events after a call's
+    `Ended` (a late `RingEnded`, a second `Ended`) are ignored, for the last `limit` ended
+    calls: a call is counted once. Should an `Ended` never come (a lost event), the oldest
+    open calls are dropped beyond `limit`: memory stays bounded.
     """
 
     def __init__(self, limit: int = 10_000) -> None:
         self.open: dict[str, CallRecord] = {}
+        self.ended: dict[str, None] = {}  # an ordered set: the oldest go first
         self.limit = limit
 
     def step(self, happened: Happened) -> CallRecord | None:
         """The call's record if this event completed it, else None."""
-        record = record_step(self.open.pop(happened.call_id, None), happened)
+        call = happened.call_id
+        if call in self.ended:
+            return None
+        record = record_step(self.open.pop(call, None), happened)
         if record.complete:
+            _add_bounded(self.ended, call, None, self.limit)
             return record
-        self.open[happened.call_id] = record  # re-inserted: the dict stays in order of activity
-        while len(self.open) > self.limit:
-            del self.open[next(iter(self.open))]
+        _add_bounded(self.open, call, record, self.limit)  # the order is of activity
         return None
+
+
+V = TypeVar("V")
+
+
+def _add_bounded(items: dict[str, V], key: str, value: V, limit: int) -> None:
+    items[key] = value
+    while len(items) > limit:
+        del items[next(iter(items))]
 
 
 # --- Today's service level --------------------------------------------------------------------

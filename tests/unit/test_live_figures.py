@@ -283,3 +283,12 @@ def test_fan_out_hands_every_event_to_every_sink_even_after_one_fails() -> None:
     sink(Happened("1", 0.0, Arrived("115", None)))
     sink(Happened("2", 0.0, Arrived("115", None)))
     assert seen == ["a1", "b", "a2", "b"]
+
+
+def test_events_after_the_end_neither_count_twice_nor_stay_open() -> None:
+    follower = lf.CallFollower()
+    done = [follower.step(h) for h in ANSWERED_AFTER_12]
+    late = ANSWERED_AFTER_12[-1]
+    assert follower.step(Happened(late.call_id, late.at + 1, Ended("system"))) is None
+    assert sum(r is not None for r in done) == 1
+    assert follower.open == {}
