@@ -19,13 +19,17 @@ from pathlib import Path
 
 import structlog
 
+from ari_app import call as menu_calls
 from ari_app.application import StasisApplication
 from ari_app.call import MenuFlow
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
+from ari_app.queue import shared as queue_calls
 from ari_app.settings import AriSettings
+from ari_app.sinks import fan_out
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
-from stadtruf.api.auth import TOKEN_ENV, ApiAuth
+from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
+from stadtruf.api.metrics import LiveFigures, figure_settings
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
@@ -140,6 +144,7 @@ def build_app(
 class Service:
     app: StasisApplication
     queue: CallDistributor | None  # None without an agents file
+    figures: LiveFigures | None = None  # /metrics and /service-level; with the queue
 
 
 def build_service(
@@ -155,6 +160,8 @@ def build_service(
     `agent_state` keeps the agents' log-in and pause across restarts)."""
     if agents is None:
         return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
+    # The queue's agents file, current after a reload: its queues are label values too.
+    figures = LiveFigures(lambda: figure_settings(live.current, distributor.config))
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -162,8 +169,10 @@ def build_service(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
+        sink=fan_out(queue_calls.log_happened, figures.record),
     )
-    app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
+    flow = MenuFlow(live, distributor, sink=fan_out(menu_calls.log_happened, figures.record))
+    app = StasisApplication(settings, flow, routes=distributor.routes())
     distributor.attach(app)
     if live.agents is not None:
 
@@ -172,7 +181,7 @@ def build_service(
                 await distributor.reconfigure(live.agents)
 
         live.on_reloaded.append(take_new_agents)
-    return Service(app, distributor)
+    return Service(app, distributor, figures)
 
 
 def prepare_instance(
@@ -233,10 +242,13 @@ async def run_service(
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
-            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock))
+            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock, service.figures))
             await server.start(api.host, api.port)
         else:
-            log.warning("api.off", hint=f"set {TOKEN_ENV} (supervisors) or agent passwords")
+            log.warning(
+                "api.off",
+                hint=f"set {TOKEN_ENV} (supervisors), {METRICS_TOKEN_ENV} or agent passwords",
+            )
     try:
         await run_until_signalled(service.app, live)
     finally:

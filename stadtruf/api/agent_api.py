@@ -13,12 +13,15 @@ Routes (all JSON, all authenticated):
     POST /agents/{id}/pause       | pause takes {"reason": "..."}; answer: the agent's view
     POST /agents/{id}/ready      /
     POST /callbacks/{id}/done    close a callback request (anyone authenticated)
+    GET  /service-level          today's service level per client (anyone authenticated)
+    GET  /metrics                Prometheus text (supervisor token or STADTRUF_METRICS_TOKEN)
 
 Who may call: the supervisor token (`Authorization: Bearer …`, from `STADTRUF_API_TOKEN`) may
 do everything; an agent authenticates with HTTP Basic, user = agent id, password = their SIP
 password, and may read and change only their own state, read the queues and work the
-callback list. With neither a token nor any agent password configured, every request is
-refused: the API is never open by accident.
+callback list. `STADTRUF_METRICS_TOKEN` (Bearer, for Prometheus) may read `/metrics` and
+nothing else. With no token and no agent password configured, every request is refused: the
+API is never open by accident, not even `/metrics` on loopback.
 
 Errors are `{"error": "..."}` with 400 (bad input), 401, 403, 404 (unknown id), 409 (the
 state does not allow it, e.g. a pause while logged out), 500 (our fault; details only in the
@@ -36,6 +39,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from stadtruf.api.auth import TOKEN_ENV, ApiAuth
 from stadtruf.api.errors import ApiError
+from stadtruf.api.metrics import FigureRoutes, LiveFigures
 from stadtruf.api.routes import PRINCIPAL, Clock, QueueControl, Routes
 from stadtruf.store.callbacks import CallbackStore
 
@@ -97,10 +101,12 @@ def make_api(
     auth: ApiAuth,
     callbacks: CallbackStore | None,
     clock: Clock,
+    figures: LiveFigures | None = None,
 ) -> web.Application:
     """The API as an aiohttp application. `clock` reads the clock of the engine's `now`.
 
-    `callbacks=None`: the callback routes answer 404.
+    `callbacks=None`: the callback routes answer 404; `figures=None`: no /metrics and
+    /service-level.
     """
     if not auth.enabled:
         log.warning("api.no_credentials", hint=f"set {TOKEN_ENV} or agent passwords")
@@ -116,6 +122,10 @@ def make_api(
     app.router.add_get("/callbacks", routes.list_callbacks)
     app.router.add_get("/callbacks/{id}/recording", routes.get_recording)
     app.router.add_post("/callbacks/{id}/done", routes.close_callback)
+    if figures is not None:
+        live = FigureRoutes(figures, control.snapshot, clock)
+        app.router.add_get("/metrics", routes.guarded("read_metrics", live.metrics))
+        app.router.add_get("/service-level", routes.guarded("read_queues", live.service_level))
     return app
 
 

@@ -12,25 +12,32 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TOKEN_ENV = "STADTRUF_API_TOKEN"
+# A token that may only read /metrics: a Prometheus server need not hold the supervisor's.
+METRICS_TOKEN_ENV = "STADTRUF_METRICS_TOKEN"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: an agent (by id) or, with `agent=None`, the supervisor token."""
+    """Who is asking: an agent (by id) or, with `agent=None`, the supervisor token (or, with
+    `scraper`, the metrics token)."""
 
     agent: str | None = None
+    scraper: bool = False
 
     @property
     def is_supervisor(self) -> bool:
-        return self.agent is None
+        return self.agent is None and not self.scraper
 
     @property
     def who(self) -> str:
         """For logs: the agent id, or `supervisor:token` (no agent id can contain a colon)."""
+        if self.scraper:
+            return "metrics:token"
         return self.agent if self.agent is not None else "supervisor:token"
 
 
 SUPERVISOR = Principal()
+SCRAPER = Principal(scraper=True)
 
 
 @dataclass(frozen=True)
@@ -43,27 +50,32 @@ class ApiAuth:
 
     token: str | None = field(default=None, repr=False)
     passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Normalised once, so an empty env variable or password can never match an empty one.
         object.__setattr__(self, "token", self.token or None)
+        object.__setattr__(self, "metrics_token", self.metrics_token or None)
         object.__setattr__(self, "passwords", {a: p for a, p in self.passwords.items() if p})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], passwords: Mapping[str, str]) -> ApiAuth:
-        return cls(environ.get(TOKEN_ENV) or None, passwords)
+        return cls(environ.get(TOKEN_ENV) or None, passwords, environ.get(METRICS_TOKEN_ENV))
 
     @property
     def enabled(self) -> bool:
-        return self.token is not None or bool(self.passwords)
+        return self.token is not None or bool(self.passwords) or self.metrics_token is not None
 
     def authenticate(self, header: str | None) -> Principal | None:
         """The principal an `Authorization` header proves; None if it proves nothing."""
         scheme, _, credentials = (header or "").strip().partition(" ")
         credentials = credentials.strip()
         scheme = scheme.lower()  # RFC 9110: auth schemes are case-insensitive
-        if scheme == "bearer" and self.token is not None:
-            return SUPERVISOR if _same(credentials, self.token) else None
+        if scheme == "bearer":
+            # Both compared, whichever matches: the answer time does not tell which is set.
+            supervisor = self.token is not None and _same(credentials, self.token)
+            scraper = self.metrics_token is not None and _same(credentials, self.metrics_token)
+            return SUPERVISOR if supervisor else SCRAPER if scraper else None
         if scheme == "basic" and self.passwords:
             pair = _basic_credentials(credentials)
             if pair is None:
@@ -97,11 +109,14 @@ Action = Literal[
     "read_queues",
     "read_callbacks",
     "close_callback",
+    "read_metrics",
 ]
 
 
 def permitted(principal: Principal, action: Action, agent: str | None = None) -> bool:
     """Whether `principal` may do `action` (on `agent`, for the per-agent actions)."""
+    if principal.scraper:
+        return action == "read_metrics"
     if principal.is_supervisor:
         return True
     if action in ("read_agent", "change_agent"):

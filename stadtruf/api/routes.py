@@ -12,6 +12,7 @@ from typing import Any, Protocol, cast
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from stadtruf.api.auth import Action, Principal, permitted
 from stadtruf.api.errors import ApiError
@@ -175,6 +176,15 @@ class Routes:
         return web.json_response(closed.to_json())
 
     # --- helpers ---
+
+    def guarded(self, action: Action, handler: Handler) -> Handler:
+        """`handler` behind the permission check of `action` (for routes defined elsewhere)."""
+
+        async def checked(request: web.Request) -> web.StreamResponse:
+            self._require(request, action)
+            return await handler(request)
+
+        return checked
 
     def _target(self, request: web.Request) -> tuple[str, AgentState]:
         """The agent a change is for, after the permission check; 404 if unknown.
