@@ -67,6 +67,9 @@ class EventSource(Protocol):
     async def close(self) -> None: ...
 
 
+# Parallel HTTP connections to ARI (REST requests; the event WebSocket has its own).
+ARI_CONNECTIONS = 200
+
 # How the app reaches Asterisk: given the HTTP session, the settings and the resync to run on
 # every (re)connect, the REST client and the event source. Tests pass a fake.
 Connect = Callable[[aiohttp.ClientSession, AriSettings, OnConnect], tuple[Ari, EventSource]]
@@ -159,7 +162,11 @@ class StasisApplication:
         return len(self._calls)
 
     async def run(self) -> None:
-        async with aiohttp.ClientSession() as session:
+        # Fewer connections than Asterisk's http.conf `sessionlimit` (ours: 1000, its default:
+        # 100): past it Asterisk accepts and at once closes a connection, and a call's request
+        # fails. Requests beyond the pool wait for a free connection instead.
+        connector = aiohttp.TCPConnector(limit=ARI_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
             self._rest, self._stream = self._connect(session, self.settings, self._resync)
             try:
                 async for event in self._stream:
