@@ -1,4 +1,4 @@
-"""Fail-open: whom the dialplan may ring while the Stasis app is not there (decisions #13).
+"""Fail-open: whom the dialplan may ring while the Stasis app is not there (docs/decisions.md #11).
 
 The app mirrors each agent into Asterisk as an ARI-controlled device state
 (`Stasis:stadtruf-<agent>`, kept by Asterisk in AstDB, so it survives an Asterisk restart). The
