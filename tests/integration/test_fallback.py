@@ -160,7 +160,7 @@ async def test_with_nobody_ready_the_caller_is_held_and_rung_through_once_an_age
             assert not phones.rings
             # An agent becomes ready (as the app would mirror a login): the next round rings.
             await observer.rest.set_device_state(mirror_device("agent-101"), READY)
-            ring = await phones.next_answered(timeout=20)
+            ring = await phones.next_answered(timeout=30)  # apology ~4 s, then rounds of 10 s
         except BaseException:
             await call.hangup()
             raise
