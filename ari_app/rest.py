@@ -299,8 +299,10 @@ class AriRest:
         return str(reply.get("value", ""))
 
     async def set_global_var(self, name: str, value: str) -> None:
-        params = {"variable": name, "value": value}
-        await self.request("POST", "/asterisk/variable", params=params)
+        await self.request("POST", "/asterisk/variable", params={"variable": name, "value": value})
+
+    async def set_device_state(self, device: str, state: str) -> None:  # Stasis:…, in AstDB
+        await self.request("PUT", f"/deviceStates/{_seg(device)}", params={"deviceState": state})
 
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         params = {"variable": name, "value": value}

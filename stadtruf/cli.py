@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.up",
     "stadtruf.commands.serve",
     "stadtruf.commands.asterisk",
+    "stadtruf.commands.dialplan",
     "stadtruf.commands.config",
     "stadtruf.commands.simulate",
     "stadtruf.commands.call",

@@ -26,6 +26,7 @@ from ari_app.queue.callbacks import CallbackDesk
 from ari_app.queue.endpoints import Endpoints
 from ari_app.queue.legs import AGENT_TRANSFER, AgentLegs
 from ari_app.queue.line import Line
+from ari_app.queue.mirror import AgentMirror
 from ari_app.queue.rings import AGENT_LEG, Rings, RingTarget
 from ari_app.queue.shared import Announce, Finished, OverflowNow, Shared, Sink, log_happened
 from stadtruf.config.agents import AgentsConfig, OverflowQueue
@@ -71,6 +72,7 @@ class CallDistributor:
         self.endpoints = Endpoints(self.shared)
         self.line = Line(self.shared, CallbackDesk(self.shared, callbacks))
         self.legs = AgentLegs(self.shared, self.rings, self.endpoints, self.line)
+        self.mirror = AgentMirror()  # the agents' state for the fail-open dialplan
         self._initial_logins = tuple(logged_in)
         self._saved: dict[str, SavedAgent] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -118,6 +120,8 @@ class CallDistributor:
             for agent in self._initial_logins:
                 self.report(q.AgentLoggedIn(agent, now=self.clock()))
         await self.endpoints.watch([a.id for a in self.config.agents])
+        self.mirror.forget()
+        await self.mirror.update(rest, self.state)
 
     def on_event(self, event: Event) -> None:
         """Events no call task takes: rings ending unanswered, endpoint state."""
@@ -194,6 +198,8 @@ class CallDistributor:
                 except Exception:  # one failed request must not stop the queue for everyone
                     log.exception("queue.effect_failed", effect=repr(effect))
             await self._save_agent_state()
+            if self.shared.connected:
+                await self.mirror.update(self.rest, self.state)
             if done is not None and not done.done():
                 done.set_result(None)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ari_app.application import StasisApplication
+from stadtruf.core.fallback import NOT_READY, mirror_device
 from stadtruf.core.prompts import media_uri
 from stadtruf.testcall import CallFailed, TestCarrier
-from tests.integration.conftest import Site
+from tests.integration.conftest import TEST_AGENTS, Site
 from tests.integration.support import Observer, eventually, on_channel
 
 
@@ -43,14 +44,20 @@ async def test_unknown_number_is_refused_without_answer(
     assert not observer.matching(lambda e: e.type == "StasisStart", since=since)
 
 
-async def test_without_the_app_the_caller_hears_an_apology(
-    carrier: TestCarrier, observer: Observer
+async def test_without_the_app_and_nobody_ready_the_caller_is_held_not_sent_away(
+    site: Site, carrier: TestCarrier, observer: Observer
 ) -> None:
+    # Issue 11's fail-open with no agent ready (test_fallback.py rings them through): the call
+    # is answered and held with an apology and music, never silence, never "goodbye".
+    for agent in TEST_AGENTS:
+        await observer.rest.set_device_state(mirror_device(agent), NOT_READY)
     since = observer.mark()
     call = await carrier.call("115", caller="02041123458")
     channel = await observer.channel_of_caller("02041123458", since=since)
-    played = await observer.wait_for(
-        on_channel(channel, "ChannelDestroyed"), since=since, timeout=15
+    log = site.center.log_file
+    await eventually(
+        lambda: "no agent free for 02041123458" in log.read_text(errors="replace"), timeout=10
     )
-    assert played
-    await call.wait_ended()
+    assert not call.ended.is_set()
+    await call.hangup()
+    await observer.wait_for(on_channel(channel, "ChannelDestroyed"), since=since)

@@ -140,6 +140,9 @@ class FakeAri:
     async def set_global_var(self, name: str, value: str) -> None:
         return self._call("set_global_var", name=name, value=value)
 
+    async def set_device_state(self, device: str, state: str) -> None:
+        return self._call("set_device_state", device=device, state=state)
+
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         return self._call("set_var", channel_id=channel_id, name=name, value=value)
 

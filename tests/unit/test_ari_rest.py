@@ -301,6 +301,15 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
         None,
     ),
     (
+        "set_device_state",
+        lambda r: r.set_device_state("Stasis:stadtruf-agent-101", "NOT_INUSE"),
+        "PUT",
+        "/deviceStates/{deviceName}",
+        "/deviceStates/Stasis%3Astadtruf-agent-101",
+        {"deviceState": "NOT_INUSE"},
+        None,
+    ),
+    (
         "originate",
         lambda r: r.originate(
             "PJSIP/agent-101",
