@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.config",
     "stadtruf.commands.simulate",
     "stadtruf.commands.call",
+    "stadtruf.commands.report",
 )
 
 

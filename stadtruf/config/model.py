@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from stadtruf.config.hours import HoursConfig
+from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
 from stadtruf.core.numbers import is_national, normalize
 from stadtruf.core.record import CallerNumberStorage
 
@@ -435,6 +436,15 @@ class Client(Frozen):
     when_closed: WhenClosed = Field(
         default=WhenClosed(), description="Was Anrufer außerhalb der Öffnungszeiten erleben"
     )
+    # Service level and the bill (issue 10; reporting.py)
+    service_level: ServiceLevelTarget | None = Field(
+        default=None,
+        description="Eigenes Service-Level-Ziel, z. B. {percent: 80, seconds: 30}; "
+        "ohne: das Ziel aus service-center.yaml",
+    )
+    billing: Billing | None = Field(
+        default=None, description="Abrechnung je Monat (stadtruf report); ohne: keine Rechnung"
+    )
 
     @property
     def language(self) -> str:
@@ -545,6 +555,10 @@ class ServiceCenter(Frozen):
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
     )
     call_records: CallRecords = CallRecords()
+    service_level: ServiceLevelSettings = Field(
+        default=ServiceLevelSettings(),
+        description="Service-Level-Ziel für Kunden ohne eigenes und Grenze der Kurzaufleger",
+    )
 
 
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client

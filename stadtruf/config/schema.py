@@ -38,6 +38,9 @@ _DESCRIPTIONS = {
     "HoursException": "Abweichender Tag oder Zeitraum: geschlossen oder andere Zeiten",
     "WhenClosed": "Außerhalb der Öffnungszeiten: Ansage, wann wir wieder da sind, dann action",
     "ClosedTransfer": "Weiterleiten an Rufnummer oder Endpunkt",
+    "ServiceLevelTarget": "Service-Level-Ziel: percent % der Anrufe innerhalb von seconds s",
+    "ServiceLevelSettings": "Service-Level: Standardziel und Grenze der Kurzaufleger",
+    "Billing": "Abrechnung je Monat: Pauschale, je Anruf und/oder je angefangene Minute",
 }
 
 
