@@ -57,7 +57,7 @@ def bill(tariff: Tariff, calls: int, minutes: int, months: int = 1) -> Bill:
     """The bill for `calls` calls of `minutes` started minutes over `months` months."""
     lines: list[Line] = []
     if tariff.monthly_fee is not None:
-        lines.append(_line("Pauschale (Monate)", months, tariff.monthly_fee))
+        lines.append(_line("Monatspauschale", months, tariff.monthly_fee))
     if tariff.per_call is not None:
         lines.append(_line("Anrufe", calls, tariff.per_call))
     if tariff.per_minute is not None:

@@ -230,11 +230,11 @@ def period(month: str, zone: ZoneInfo = BERLIN) -> tuple[float, float]:
 
 
 def days_of(start: float, end: float, zone: ZoneInfo = BERLIN) -> list[datetime]:
-    """Local midnights (aware) of every day in [start, end)."""
+    """Local midnights of every day in [start, end), with fixed offsets like `LocalClock`."""
     day = datetime.fromtimestamp(start, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     result = []
     while day.timestamp() < end:
-        result.append(day)
+        result.append(_fixed(day))
         day = (day.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=zone)
     return result
 

@@ -8,14 +8,15 @@ the target line, the wait-time distribution, calls per hour of day and the top t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 
 from stadtruf.core.billing import euros
-from stadtruf.core.report import WAIT_LABELS
+from stadtruf.core.report import WAIT_BINS, WAIT_LABELS
 from stadtruf.core.service_figures import Figures
 from stadtruf.reports import charts
 from stadtruf.reports.build import ClientReport, Report
-from stadtruf.reports.text import count, duration, percent, seconds
+from stadtruf.reports.text import count, decimal, duration, percent, seconds
 
 STYLE = """
 @page { size: A4; margin: 14mm 13mm 16mm; }
@@ -108,7 +109,7 @@ def _overview(report: Report) -> str:
     return (
         "<section><h2>Übersicht</h2><table><thead><tr><th>Kunde</th><th class='n'>Anrufe</th>"
         "<th class='n'>Minuten</th><th class='n'>Betrag</th><th class='n'>Service-Level</th>"
-        "<th class='n'>Ziel</th><th>Ziel</th></tr></thead><tbody>"
+        "<th class='n'>Ziel</th><th>Bewertung</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
         f"<p class='note'>Service-Level: in der Zielzeit angenommene Anrufe geteilt durch die "
@@ -181,9 +182,10 @@ def _bill_table(c: ClientReport) -> str:
     )
 
 
-def _price(value: object) -> str:
-    text = f"{value}".replace(".", ",")
-    return f"{text} €"
+def _price(value: Decimal) -> str:
+    """A unit price with at least two decimals: 4.500,00 €, 1,60 €, 0,0125 €."""
+    places = max(2, -int(value.as_tuple().exponent))
+    return decimal(float(value), places) + " €"
 
 
 def _charts(report: Report, c: ClientReport) -> str:
@@ -209,10 +211,23 @@ def _charts(report: Report, c: ClientReport) -> str:
     level = charts.line_with_target(
         "Service-Level je Tag", labels, levels, c.target.share * 100, "Service-Level"
     )
+    # Bins that end within the target time in the answer colour, the rest in the warning one.
+    within = [edge <= c.target.seconds for edge in WAIT_BINS] + [False]
     waits = charts.bars(
         "Wartezeit der angebotenen Anrufe",
         list(WAIT_LABELS),
-        [charts.Series("Anrufe", charts.ANSWERED, c.waits)],
+        [
+            charts.Series(
+                f"bis {c.target.seconds:g} s gewartet",
+                charts.ANSWERED,
+                [n if w else 0 for n, w in zip(c.waits, within, strict=True)],
+            ),
+            charts.Series(
+                "länger",
+                charts.ABANDONED,
+                [0 if w else n for n, w in zip(c.waits, within, strict=True)],
+            ),
+        ],
     )
     hours = charts.bars(
         "Anrufe je Stunde des Tages",
