@@ -44,6 +44,8 @@ INTERVALS: tuple[Interval, ...] = ("15min", "hour", "day", "month")
 
 ABANDONED = frozenset({"abandoned_queue", "abandoned_ringing"})
 DEFAULT_SHORT_ABANDON_S = 5.0
+# A transfer target starting so is a phone number (an office), else a colleague (agent name).
+OFFICE_PREFIXES = ("0", "+")
 
 
 class Facts(NamedTuple):
@@ -73,7 +75,7 @@ class Rules:
 
 def to_office(transferred_by: str | None, target: str | None) -> bool:
     """Whether the agent passed the call on to an office (a number), not to a colleague."""
-    return transferred_by == "agent" and target is not None and target[:1] in "0+"
+    return transferred_by == "agent" and target is not None and target[:1] in OFFICE_PREFIXES
 
 
 @dataclass(slots=True)
@@ -237,6 +239,33 @@ def days_of(start: float, end: float, zone: ZoneInfo = BERLIN) -> list[datetime]
         result.append(_fixed(day))
         day = (day.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=zone)
     return result
+
+
+def offsets(start: float, end: float, zone: ZoneInfo = BERLIN) -> list[tuple[float, int]]:
+    """The zone's UTC offsets over [start, end): (from epoch second, offset seconds), in order.
+
+    For a database to compute local time without knowing the zone (the report's SQL): the
+    offset changes only on whole UTC hours, so checking every hour finds every change."""
+    hour = float(int(start // 3600) * 3600)
+
+    def offset(ts: float) -> int:
+        delta = datetime.fromtimestamp(ts, zone).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    result = [(start, offset(start))]
+    while hour < end:
+        current = offset(hour)
+        if current != result[-1][1]:
+            result.append((hour, current))
+        hour += 3600
+    return result
+
+
+def local_midnight(day_number: int, zone: ZoneInfo = BERLIN) -> datetime:
+    """Local day `day_number` (days since 1970-01-01 in local wall time) as a start like
+    `LocalClock`'s."""
+    day = datetime(1970, 1, 1) + timedelta(days=day_number)
+    return _fixed(day.replace(tzinfo=zone))
 
 
 Key = tuple[str | None, str | None, datetime]

@@ -1,7 +1,7 @@
 """The report as data: the config's targets and tariffs, the store's calls, the core's figures.
 
-`build` reads the records of the period once (`store.report_query.facts`), collects them in
-the core (`core.report.collect`) and shapes what the CSV and HTML renderers show: per client
+`build` has the database sum up the records of the period (`store.report_sql.collect_sql`,
+the SQL form of `core.report.collect`) and shapes what the CSV and HTML renderers show: per client
 the bill, the month's figures against its target, every day of the period (days without calls
 included), the top topics, the calls per hour of day and the wait-time distribution.
 """
@@ -20,14 +20,12 @@ from stadtruf.core.report import (
     ClientSettings,
     client_bill,
     client_order,
-    collect,
     months_between,
     top_topics,
 )
 from stadtruf.core.service_figures import (
     BERLIN,
     Figures,
-    LocalClock,
     Rules,
     Tally,
     days_of,
@@ -35,7 +33,7 @@ from stadtruf.core.service_figures import (
     period,
 )
 from stadtruf.core.service_level import Target
-from stadtruf.store.report_query import facts
+from stadtruf.store.report_sql import collect_sql
 
 NO_CLIENT = "ohne Kunde"
 NO_TOPIC = "ohne Thema"
@@ -135,7 +133,7 @@ def build(
         target = settings[cid].target if cid in settings else default.target.target()
         return Rules(target.seconds, short)
 
-    data = collect(facts(engine, start, end, client), rules, LocalClock())
+    data = collect_sql(engine, start, end, rules, settings, client)
     if client is not None and client not in data:
         data[client] = ClientData()  # a month without calls still gets its page
     months = months_between(first_month, last_month)

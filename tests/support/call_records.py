@@ -72,7 +72,9 @@ def generate(
         0.5 if d in changes else (1.0, 1.0, 1.0, 1.0, 0.9, 0.12, 0.04)[d.weekday()] for d in days
     ]
 
-    for n in range(count):
+    # Arrivals first, in time order: a real table grows in that order.
+    arrivals = []
+    for _ in range(count):
         day = rnd.choices(days, day_weights)[0]
         if rnd.random() < 0.04:  # at night; on the DST change days mostly in the 2 o'clock hour
             minute = rnd.randrange(0, 6 * 60)
@@ -83,7 +85,9 @@ def generate(
         local = (day + timedelta(minutes=minute, seconds=rnd.randrange(60))).replace(
             tzinfo=BERLIN, fold=rnd.randrange(2)
         )
-        arrived = local.timestamp() + rnd.random()
+        arrivals.append(local.timestamp() + rnd.random())
+    arrivals.sort()
+    for n, arrived in enumerate(arrivals):
         client = None if rnd.random() < NO_CLIENT_SHARE else rnd.choices(clients, client_weights)[0]
         outcome = rnd.choices(outcomes, outcome_weights)[0]
         menu_s = rnd.uniform(5, 40)

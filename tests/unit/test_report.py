@@ -29,7 +29,12 @@ import yaml
 from selenium.webdriver.common.print_page_options import PrintOptions
 
 from stadtruf.cli import main
+from stadtruf.config.load import load
+from stadtruf.core.report import collect
+from stadtruf.core.service_figures import Rules, period
 from stadtruf.store import records_db
+from stadtruf.store.report_query import facts
+from stadtruf.store.report_sql import collect_sql
 from tests.support.call_records import generate, insert
 from tests.support.postgres import PostgresServer
 
@@ -306,3 +311,35 @@ def test_html_report_draws_its_charts_in_chromium(tmp_path: Path, sqlite_db: str
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
     assert os.path.getsize(ARTIFACTS / "report.png") > 10_000
+
+
+def test_the_database_sums_exactly_what_the_core_folds(db: str) -> None:
+    """The SQL form of the rule (store/report_sql.py) against the core's fold, call by call."""
+    url = db.replace("postgresql://", "postgresql+psycopg://") if "://" in db else f"sqlite:///{db}"
+    config = load(CONFIG)
+    targets = {cid: c.service_level for cid, c in config.clients.items()}
+    default = config.service_center.service_level
+
+    def rules(cid: str | None) -> Rules:
+        level = targets.get(cid or "") or default.target
+        return Rules(level.seconds, default.short_abandon_s)
+
+    start, end = period(MONTH)
+    engine = records_db.connect(url)
+    try:
+        by_sql = collect_sql(engine, start, end, rules, config.clients)
+        by_core = collect(facts(engine, start, end), rules)
+    finally:
+        engine.dispose()
+    assert set(by_sql) == set(by_core)
+    for cid, core in by_core.items():
+        sql = by_sql[cid]
+        assert (sql.per_hour, sql.waits, sql.minutes) == (core.per_hour, core.waits, core.minutes)
+        assert set(sql.tallies) == set(core.tallies)
+        for key, tally in core.tallies.items():
+            other = sql.tallies[key]
+            for name in ("calls", "offered", "answered", "answered_within", "abandoned",
+                         "short_abandoned", "first_level"):  # fmt: skip
+                assert getattr(other, name) == getattr(tally, name), (cid, key, name)
+            for name in ("wait_answered_s", "handled_s", "longest_wait_s"):
+                assert getattr(other, name) == pytest.approx(getattr(tally, name)), name
