@@ -62,6 +62,7 @@ class ClientReport:
     minutes: int
     figures: Figures
     days: list[Day]
+    months: list[Day]  # the first of each month of the period, for reports over months
     topics: list[TopicRow]
     per_hour: list[int]
     waits: list[int]
@@ -166,6 +167,12 @@ def _client_report(
     topic_names: dict[str, str],
 ) -> ClientReport:
     by_day = data.by_day()
+    by_month: dict[tuple[int, int], Tally] = {}
+    firsts: dict[tuple[int, int], datetime] = {}
+    for day in days:
+        month = (day.year, day.month)
+        firsts.setdefault(month, day)
+        by_month.setdefault(month, Tally()).merge(by_day.get(day, Tally()))
     return ClientReport(
         client=cid,
         name=settings.name if settings else (cid or NO_CLIENT),
@@ -175,6 +182,7 @@ def _client_report(
         minutes=data.minutes,
         figures=figures(data.month),
         days=[Day(day, figures(by_day.get(day, Tally()))) for day in days],
+        months=[Day(firsts[m], figures(t)) for m, t in by_month.items()],
         topics=[
             TopicRow(t, topic_names.get(t, t) if t else NO_TOPIC, figures(tally))
             for t, tally in top_topics(data)

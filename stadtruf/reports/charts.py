@@ -31,18 +31,19 @@ class Series:
 
 
 def _nice_max(value: float) -> float:
-    """A round top for the axis (1, 2, 2.5, 5 × 10^n) at or above `value`."""
+    """A round top for the axis: four grid steps of 1, 2 or 5 × 10^n, at or above `value`."""
     if value <= 0:
-        return 1.0
+        return 4.0
+    quarter = value / 4
     step = 1.0
-    while step * 10 <= value:
+    while step * 10 <= quarter:
         step *= 10
-    while step > value * 10:
+    while step > quarter:
         step /= 10
-    for factor in (1, 2, 2.5, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
+    for factor in (1, 2, 5, 10):
+        if step * factor >= quarter:
+            return 4 * max(step * factor, 1.0)
+    return 4 * step * 10
 
 
 def _number(value: float) -> str:
@@ -58,7 +59,7 @@ def _frame(title: str, body: list[str], legend: Sequence[tuple[str, str]]) -> st
             f'<rect x="{x}" y="{HEIGHT - 12}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{x + 14}" y="{HEIGHT - 3}" {FONT}>{escape(name)}</text>'
         )
-        x += 24 + 7 * len(name)
+        x += 34 + 7 * len(name)
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'

@@ -15,7 +15,7 @@ from stadtruf.core.billing import euros
 from stadtruf.core.report import WAIT_BINS, WAIT_LABELS
 from stadtruf.core.service_figures import Figures
 from stadtruf.reports import charts
-from stadtruf.reports.build import ClientReport, Report
+from stadtruf.reports.build import MONTHS, ClientReport, Report
 from stadtruf.reports.text import count, decimal, duration, percent, seconds
 
 STYLE = """
@@ -189,27 +189,30 @@ def _price(value: Decimal) -> str:
 
 
 def _charts(report: Report, c: ClientReport) -> str:
+    # One month: a bar per day; longer periods: a bar per month (365 bars say nothing).
     month = report.first_month == report.last_month
-    labels = [f"{d.day.day}" if month else f"{d.day:%d.%m.}" for d in c.days]
-    every = 1 if month else 14
-    answered = [d.figures.answered for d in c.days]
-    abandoned = [d.figures.abandoned for d in c.days]
-    other = [d.figures.calls - d.figures.answered - d.figures.abandoned for d in c.days]
+    points = c.days if month else c.months
+    unit = "Tag" if month else "Monat"
+    labels = [
+        f"{d.day.day}" if month else f"{MONTHS[d.day.month - 1][:3]} {d.day:%y}" for d in points
+    ]
+    answered = [d.figures.answered for d in points]
+    abandoned = [d.figures.abandoned for d in points]
+    other = [d.figures.calls - d.figures.answered - d.figures.abandoned for d in points]
     per_day = charts.bars(
-        "Anrufe je Tag",
+        f"Anrufe je {unit}",
         labels,
         [
             charts.Series("angenommen", charts.ANSWERED, answered),
             charts.Series("aufgelegt", charts.ABANDONED, abandoned),
             charts.Series("sonstige (Menü, Weiterleitung, …)", charts.OTHER, other),
         ],
-        every,
     )
     levels = [
-        None if d.figures.service_level is None else d.figures.service_level * 100 for d in c.days
+        None if d.figures.service_level is None else d.figures.service_level * 100 for d in points
     ]
     level = charts.line_with_target(
-        "Service-Level je Tag", labels, levels, c.target.share * 100, "Service-Level"
+        f"Service-Level je {unit}", labels, levels, c.target.share * 100, "Service-Level"
     )
     # Bins that end within the target time in the answer colour, the rest in the warning one.
     within = [edge <= c.target.seconds for edge in WAIT_BINS] + [False]
@@ -235,8 +238,8 @@ def _charts(report: Report, c: ClientReport) -> str:
         [charts.Series("Anrufe (Eingang, Uhrzeit)", charts.ANSWERED, c.per_hour)],
     )
     return (
-        f"<figure><figcaption>Anrufe je Tag</figcaption>{per_day}</figure>"
-        f"<figure><figcaption>Service-Level je Tag (Ziel {escape(_target(c))})</figcaption>"
+        f"<figure><figcaption>Anrufe je {unit}</figcaption>{per_day}</figure>"
+        f"<figure><figcaption>Service-Level je {unit} (Ziel {escape(_target(c))})</figcaption>"
         f"{level}</figure>"
         f"<figure><figcaption>Verteilung der Wartezeit</figcaption>{waits}</figure>"
         f"<figure><figcaption>Anrufe je Stunde</figcaption>{hours}</figure>"
