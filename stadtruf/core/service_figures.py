@@ -32,6 +32,7 @@ and is kept as two intervals (their starts differ in UTC offset).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -261,6 +262,7 @@ def offsets(start: float, end: float, zone: ZoneInfo = BERLIN) -> list[tuple[flo
     return result
 
 
+@functools.lru_cache(maxsize=4096)
 def local_midnight(day_number: int, zone: ZoneInfo = BERLIN) -> datetime:
     """Local day `day_number` (days since 1970-01-01 in local wall time) as a start like
     `LocalClock`'s."""

@@ -92,9 +92,12 @@ def collect_sql(
     """
     dialect = engine.dialect.name
     default = rules(None)
-    threshold = sa.case(
-        *[(c.client == cid, rules(cid).threshold_s) for cid in clients],
-        else_=default.threshold_s,
+    own = {cid: rules(cid).threshold_s for cid in clients}
+    own = {cid: t for cid, t in own.items() if t != default.threshold_s}
+    threshold: ColumnElement[Any] | float = (
+        sa.case(*[(c.client == cid, t) for cid, t in own.items()], else_=default.threshold_s)
+        if own
+        else default.threshold_s
     )
     short = default.short_abandon_s
     wait = sa.func.coalesce(c.wait_s, 0.0)
