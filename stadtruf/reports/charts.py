@@ -40,7 +40,9 @@ def _nice_max(value: float) -> float:
         step *= 10
     while step > quarter:
         step /= 10
-    for factor in (1, 2, 5, 10):
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor == 2.5 and step < 10:
+            continue  # 2.5 steps only where the labels stay whole numbers (25, 50, 75)
         if step * factor >= quarter:
             return 4 * max(step * factor, 1.0)
     return 4 * step * 10

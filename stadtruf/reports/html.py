@@ -30,7 +30,8 @@ h2 { font-size: 15pt; margin: 0 0 3mm; color: #143c61; border-bottom: 2px solid 
 h3 { font-size: 11.5pt; margin: 5mm 0 2mm; color: #143c61; }
 .meta { color: #5b6773; margin: 0 0 6mm; }
 table { border-collapse: collapse; width: 100%; margin: 0 0 3mm; }
-th, td { padding: 1.3mm 2mm; border-bottom: 1px solid #dde2e7; text-align: left; }
+th, td { padding: 1.2mm 1.6mm; border-bottom: 1px solid #dde2e7; text-align: left;
+  font-size: 9.5pt; }
 th { background: #eef2f6; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td { font-weight: 700; border-top: 2px solid #143c61; }
