@@ -53,15 +53,23 @@ class FigureSettings:
 
 
 def figure_settings(config: ServiceCenterConfig, agents: AgentsConfig | None) -> FigureSettings:
-    """Clients from the client files, topics from service-center.yaml and the agents' queues.
-
-    Every client is measured against the 115 promise (75 % in 30 s) until the config names
-    targets per client; `targets` is where they go.
-    """
+    """Clients from the client files, topics from service-center.yaml and the agents' queues;
+    each client's service-level target (`service_level:`), else the service center's."""
     topics = set(config.service_center.topics)
     if agents is not None:
         topics.update(agents.queues)
-    return FigureSettings(lf.labels_of(config.clients, topics))
+    center = config.service_center.service_level
+    targets = {
+        cid: client.service_level.target()
+        for cid, client in config.clients.items()
+        if client.service_level is not None
+    }
+    return FigureSettings(
+        lf.labels_of(config.clients, topics),
+        targets,
+        center.target.target(),
+        center.short_abandon_s,
+    )
 
 
 class LiveFigures:

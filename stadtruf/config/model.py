@@ -53,6 +53,7 @@ from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vo
     _transfer_target,
 )
 from stadtruf.config.hours import HoursConfig
+from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
 from stadtruf.core.record import CallerNumberStorage
 
 # Used when neither the menu, the client nor the service center says otherwise.
@@ -319,6 +320,15 @@ class Client(Frozen):
     when_closed: WhenClosed = Field(
         default=WhenClosed(), description="Was Anrufer außerhalb der Öffnungszeiten erleben"
     )
+    # Service level and the bill (issue 10; reporting.py)
+    service_level: ServiceLevelTarget | None = Field(
+        default=None,
+        description="Eigenes Service-Level-Ziel, z. B. {percent: 80, seconds: 30}; "
+        "ohne: das Ziel aus service-center.yaml",
+    )
+    billing: Billing | None = Field(
+        default=None, description="Abrechnung je Monat (stadtruf report); ohne: keine Rechnung"
+    )
 
     @property
     def language(self) -> str:
@@ -431,6 +441,10 @@ class ServiceCenter(Frozen):
     call_records: CallRecords = CallRecords()
     capacity: Capacity = Field(
         default=Capacity(), description="RTP-Ports und Höchstzahl gleichzeitiger Anrufe"
+    )
+    service_level: ServiceLevelSettings = Field(
+        default=ServiceLevelSettings(),
+        description="Service-Level-Ziel für Kunden ohne eigenes und Grenze der Kurzaufleger",
     )
 
 

@@ -39,6 +39,9 @@ _DESCRIPTIONS = {
     "WhenClosed": "Außerhalb der Öffnungszeiten: Ansage, wann wir wieder da sind, dann action",
     "ClosedTransfer": "Weiterleiten an Rufnummer oder Endpunkt",
     "Capacity": "RTP-Ports und Höchstzahl gleichzeitiger Anrufe (Kapazitätsgrenze)",
+    "ServiceLevelTarget": "Service-Level-Ziel: percent % der Anrufe innerhalb von seconds s",
+    "ServiceLevelSettings": "Service-Level: Standardziel und Grenze der Kurzaufleger",
+    "Billing": "Abrechnung je Monat: Pauschale, je Anruf und/oder je angefangene Minute",
 }
 
 

@@ -15,6 +15,11 @@ the usual reading of "80 % in 30 s"). With `count_abandoned="all"` every abandon
 against the SL (strict), with `"none"` abandoned calls are ignored entirely (lenient, the
 figure many ACD wallboards show). Targets in our domain: Kreis Wesel 80 % in 30 s, Leipzig
 90 % in 20 s, the 115 promise 75 % in 30 s (`TARGETS`).
+
+The figures of call records per client, topic and interval (report, API, metrics) are in
+`service_figures`: the same rule with `count_abandoned="all"` after taking out the short
+abandons (a threshold of their own, `service_level.short_abandon_s` in the config), and each
+client's target from its config (`Client.service_level`).
 """
 
 from __future__ import annotations
