@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.simulate",
     "stadtruf.commands.call",
     "stadtruf.commands.agi",
+    "stadtruf.commands.hours",
 )
 
 

@@ -151,6 +151,9 @@ class CallDistributor:
     # --- the caller's side (QueueHandoff) ----------------------------------------------------
 
     async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
+        if request.closed_action is not None:  # closed: a message, no wait for an agent
+            await self.line.take_message(call, request)
+            return
         await self.line.wait_for_agent(call, request)
 
     # --- the agent state API's side (QueueControl) --------------------------------------------

@@ -23,7 +23,7 @@ from typing import Literal
 
 # Who or what ended a call.
 EndedBy = Literal["caller", "agent", "menu", "transfer", "system"]
-RouteKind = Literal["queue", "transfer", "announce", "hangup", "client"]
+RouteKind = Literal["queue", "transfer", "announce", "hangup", "client", "voicemail", "callback"]
 
 
 @dataclass(frozen=True)
