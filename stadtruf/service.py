@@ -7,33 +7,42 @@ an invalid one is refused with the same `file:line:col` messages and the old one
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
 import os
 import shutil
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
 from ari_app.application import StasisApplication
-from ari_app.call import MenuFlow
+from ari_app.call import MenuFlow, Overrides, Sink, log_happened, no_overrides
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
 from ari_app.settings import AriSettings
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import TOKEN_ENV, ApiAuth
+from stadtruf.api.hours_routes import add_hours_routes
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
-from stadtruf.core.prompts import spoken_texts
+from stadtruf.core.closed import closed_spoken
+from stadtruf.core.hours import BERLIN
+from stadtruf.core.lifecycle import Happened
+from stadtruf.core.prompts import SpokenText, spoken_texts
 from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.paths import run_dir
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
+from stadtruf.store.overrides import OverrideStore
+from stadtruf.store.records import RecordStore, open_records
 from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
@@ -48,15 +57,19 @@ def install_prompts(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> int:
     """Put every sound the config may play into the instance directory (before it is needed).
 
-    Texts are rendered (cached by content), the queue's announcements and whispers included;
-    the config's recordings are copied.
+    Texts are rendered (cached by content), the queue's announcements and whispers included,
+    and the closed announcements of the next days (`closed_prompts`); the config's recordings
+    are copied.
     """
     sounds = instance_dir / "sounds"
     rendered = render_all(
-        itertools.chain(spoken_texts(config), queue_texts(config, agents)),
+        itertools.chain(
+            spoken_texts(config), queue_texts(config, agents), closed_prompts(config, clock())
+        ),
         sounds / "tts",
         prompt_cache(),
         EspeakRenderer(["chroot", str(rootfs)]),
@@ -65,6 +78,59 @@ def install_prompts(
     if recordings:
         shutil.copytree(config.directory / recordings, sounds / "custom", dirs_exist_ok=True)
     return rendered
+
+
+def closed_prompts(config: ServiceCenterConfig, now: float) -> list[SpokenText]:
+    """The closed announcements calls may hear from today for a week: the text says when the
+    line opens next, so it changes with the date; rendered ahead like every other prompt
+    (at start and with each reload). Overrides set later announce with the same sentences
+    only where they match one of these; see docs/operations.md."""
+    since = datetime.fromtimestamp(now, UTC)
+    texts = closed_spoken(tuple(config.clients.values()), config.service_center, since)
+    return [SpokenText(text, language) for text, language in sorted(texts)]
+
+
+def running_clock(start: str | None) -> Callable[[], float]:
+    """The app's wall clock: the machine's, or (`--clock-start`, for tests and rehearsals)
+    one that starts at the given Berlin time and runs on in real time."""
+    if start is None:
+        return time.time
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BERLIN)
+    offset = moment.timestamp() - time.time()
+    return lambda: time.time() + offset
+
+
+def add_clock_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clock-start",
+        metavar="ZEIT",
+        help="Uhr der App ab dieser Zeit laufen lassen (Tests, Proben), z. B. 2026-06-04T10:00",
+    )
+
+
+@contextlib.contextmanager
+def call_records(config: ServiceCenterConfig, clock: Callable[[], float]) -> Iterator[RecordStore]:
+    """The records store as configured, open while the service runs: opened (migrated,
+    calls a killed process left open closed as lost) before, closed (flushed) after."""
+    records = open_records(config, run_dir(), clock)
+    try:
+        yield records
+    finally:
+        records.close()
+
+
+def records_sink(records: RecordStore | None) -> Sink:
+    """One sink for the call flow and the queue: the log line, and the record if kept."""
+    if records is None:
+        return log_happened
+
+    def sink(happened: Happened) -> None:
+        log_happened(happened)
+        records.record(happened)  # only queues it: never blocks the call
+
+    return sink
 
 
 class LiveConfig:
@@ -124,6 +190,9 @@ def build_app(
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
+    clock: Callable[[], float] = time.time,
+    records: RecordStore | None = None,
+    overrides: Overrides = no_overrides,
 ) -> StasisApplication:
     """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
     return build_service(
@@ -133,6 +202,9 @@ def build_app(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
+        clock=clock,
+        records=records,
+        overrides=overrides,
     ).app
 
 
@@ -150,11 +222,20 @@ def build_service(
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
+    clock: Callable[[], float] = time.time,
+    records: RecordStore | None = None,
+    overrides: Overrides = no_overrides,
 ) -> Service:
     """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so;
-    `agent_state` keeps the agents' log-in and pause across restarts)."""
+    `agent_state` keeps the agents' log-in and pause across restarts).
+
+    `clock` (seconds since the epoch) is the app's wall clock: the opening hours and the
+    records' times read it, so a test sets it. `records` gets every call's life and the
+    agents' wrap-up; `overrides` are the opening-hours overrides in force."""
+    sink = records_sink(records)
     if agents is None:
-        return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
+        flow = MenuFlow(live, WaitingRoom(sink, clock), clock=clock, sink=sink, overrides=overrides)
+        return Service(StasisApplication(settings, flow), None)
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -162,8 +243,12 @@ def build_service(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
+        wall_clock=clock,
+        sink=sink,
+        wrap_up=records.wrap_up if records is not None else None,
     )
-    app = StasisApplication(settings, MenuFlow(live, distributor), routes=distributor.routes())
+    flow = MenuFlow(live, distributor, clock=clock, sink=sink, overrides=overrides)
+    app = StasisApplication(settings, flow, routes=distributor.routes())
     distributor.attach(app)
     if live.agents is not None:
 
@@ -222,6 +307,7 @@ class ApiSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     passwords: Mapping[str, str] = field(default_factory=dict, repr=False)  # agent → SIP pw
+    overrides: OverrideStore | None = None  # /hours/overrides (supervisor), if given
 
 
 async def run_service(
@@ -233,7 +319,10 @@ async def run_service(
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
-            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock))
+            web_app = make_api(queue, auth, queue.callbacks, queue.clock)
+            if api.overrides is not None:
+                add_hours_routes(web_app, api.overrides, queue.shared.wall_clock)
+            server = ApiServer(web_app)
             await server.start(api.host, api.port)
         else:
             log.warning("api.off", hint=f"set {TOKEN_ENV} (supervisors) or agent passwords")

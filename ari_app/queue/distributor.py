@@ -51,6 +51,7 @@ class CallDistributor:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sink: Sink = log_happened,
+        wrap_up: Callable[[str, float], None] | None = None,
     ) -> None:
         """`language` is the agents' (whisper); `logged_in` agents start logged in, as do
         the agents `agent_state` saw logged in (and paused) when the app last ran. `sink`
@@ -62,6 +63,7 @@ class CallDistributor:
             clock=clock,
             wall_clock=wall_clock,
             sink=sink,
+            wrap_up=wrap_up,
         )
         self.agent_state = agent_state
         self.callbacks = callbacks

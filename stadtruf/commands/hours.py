@@ -16,12 +16,7 @@ from stadtruf.commands.serve import add_config_argument
 from stadtruf.config import ConfigError, load_site
 from stadtruf.core.closed import new_override
 from stadtruf.core.hours import BERLIN, Override
-from stadtruf.paths import run_dir
-from stadtruf.store.overrides import OverrideStore
-
-
-def overrides_path() -> Path:
-    return run_dir() / "hours-overrides.json"
+from stadtruf.store.overrides import OverrideStore, overrides_path
 
 
 def register(sub: Subcommands) -> None:

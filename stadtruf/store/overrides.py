@@ -21,8 +21,14 @@ from pathlib import Path
 import structlog
 
 from stadtruf.core.hours import Override, current_overrides
+from stadtruf.paths import run_dir
 
 log = structlog.get_logger(__name__)
+
+
+def overrides_path() -> Path:
+    """Where `stadtruf hours`, the API and the running app find the overrides."""
+    return run_dir() / "hours-overrides.json"
 
 
 class OverrideStore:
