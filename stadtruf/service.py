@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
@@ -121,7 +122,15 @@ def call_records(config: ServiceCenterConfig, clock: Callable[[], float]) -> Ite
         records.close()
 
 
-def records_sink(records: RecordStore | None) -> Sink:
+class Records(Protocol):
+    """Where calls' records go: a `RecordStore` (or, in tests, several)."""
+
+    def record(self, happened: Happened) -> None: ...
+
+    def wrap_up(self, call_id: str, seconds: float) -> None: ...
+
+
+def records_sink(records: Records | None) -> Sink:
     """One sink for the call flow and the queue: the log line, and the record if kept."""
     if records is None:
         return log_happened
@@ -191,7 +200,7 @@ def build_app(
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
     clock: Callable[[], float] = time.time,
-    records: RecordStore | None = None,
+    records: Records | None = None,
     overrides: Overrides = no_overrides,
 ) -> StasisApplication:
     """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
@@ -223,7 +232,7 @@ def build_service(
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
     clock: Callable[[], float] = time.time,
-    records: RecordStore | None = None,
+    records: Records | None = None,
     overrides: Overrides = no_overrides,
 ) -> Service:
     """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so;
