@@ -274,9 +274,10 @@ def prepare_instance(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
-    install_prompts(config, instance_dir, rootfs, agents)
+    install_prompts(config, instance_dir, rootfs, agents, clock)
     numbers = numbers_conf(config, agents)
     (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
 
@@ -287,6 +288,7 @@ def managed_instance_config(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[LiveConfig, Callable[[StasisApplication], None]]:
     """A LiveConfig whose reloads also update the Asterisk instance (sounds, numbers).
 
@@ -295,7 +297,7 @@ def managed_instance_config(
     live = LiveConfig(
         directory,
         config,
-        lambda c, a: prepare_instance(c, instance_dir, rootfs, a),
+        lambda c, a: prepare_instance(c, instance_dir, rootfs, a, clock),
         agents=agents,
     )
 

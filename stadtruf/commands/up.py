@@ -158,7 +158,7 @@ def up(args: argparse.Namespace) -> int:
         )
         settings = AriSettings(url=center.settings.ari_url, user=ARI_USER, password=password)
         live, bind = managed_instance_config(
-            args.config, config, center.directory, rootfs, agents=agents
+            args.config, config, center.directory, rootfs, agents=agents, clock=clock
         )
         agent_state = AgentStateFile(run_dir() / "agent-state.json")
         first_start = not agent_state.path.exists()
