@@ -151,6 +151,7 @@ async def test_every_call_is_recorded_in_sqlite_and_postgresql(
     fan = FanOut(*stores)
     observed = Observed(observer, clock)
     expected: dict[str, str] = {}
+    phones.behaviour.update({"agent-101": "answer", "agent-102": "ring", "agent-103": "busy"})
     try:
         async with queue_service(site, tmp_path, logged_in=(), clock=clock, records=fan) as svc:
             queue = svc.queue
@@ -213,10 +214,14 @@ async def test_every_call_is_recorded_in_sqlite_and_postgresql(
             since = observer.mark()
             call, channel = await queued(carrier, observer, "02041700", "02041555907", "0")
             await observed.arrival("02041555907", since)
-            await talking(observer, since)
+            await phones.next_answered()
+            bridge = await talking(observer, since)
             answered_seen = clock()
             await call.hangup()
             await observed.end(channel, since)
+            await observer.wait_for(
+                lambda e: e.type == "BridgeDestroyed" and e.bridge_id == bridge, since=since
+            )
             expected[channel] = "answered"
     finally:
         for store in stores:
