@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ari_app.events import Event
 from stadtruf.core.hours import BERLIN
-from stadtruf.core.lifecycle import AgentRang, Happened, LifeEvent
+from stadtruf.core.lifecycle import AgentRang, Ended, Happened, LifeEvent
 from stadtruf.core.record import CallRecord
 from stadtruf.store import records_db
 from stadtruf.store.records import RecordStore
@@ -76,6 +76,9 @@ class FanOut:
 
     def saw(self, call: str, event: LifeEvent) -> bool:
         return any(h.call_id == call and h.event == event for h in self.seen)
+
+    def ended(self, call: str) -> bool:
+        return any(h.call_id == call and isinstance(h.event, Ended) for h in self.seen)
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +182,7 @@ async def test_every_call_is_recorded_in_sqlite_and_postgresql(
             await call.hangup()
             await observed.end(channel, since)
             expected[channel] = "closed"
+            await eventually(lambda: fan.ended(channel))  # the app's clock moves on after
             clock.set(OPEN_AT)
 
             # Overflow: ordnungsamt's maximum wait (2 s) ends in an announcement.
@@ -242,7 +246,7 @@ async def test_every_call_is_recorded_in_sqlite_and_postgresql(
         overflow = next(r for r in records.values() if r.outcome == "overflow")
         assert overflow.topic == "ordnungsamt" and overflow.overflow_action == "announce"
         transferred = next(r for r in records.values() if r.outcome == "transferred")
-        assert transferred.transfer_target == "02041 7035-0"
+        assert transferred.transfer_target == "0204170350"
 
 
 async def test_a_killed_app_leaves_no_call_without_a_record(tmp_path: Path) -> None:
