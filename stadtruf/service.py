@@ -321,11 +321,55 @@ class ApiSettings:
     overrides: OverrideStore | None = None  # /hours/overrides (supervisor), if given
 
 
+CLOSED_PROMPTS_EVERY_S = 60.0
+
+
+def closed_prompt_refresher(
+    live: LiveConfig,
+    instance_dir: Path,
+    rootfs: Path,
+    clock: Callable[[], float],
+    overrides: Overrides = no_overrides,
+) -> Callable[[], int]:
+    """A job that renders the closed announcements from now for a week, with the overrides in
+    force: run at start and every minute (`run_service`), it keeps the announcements on disk
+    as the days pass and within a minute of a new override. Rendering is cached by content:
+    a run with nothing new costs only the computation."""
+
+    def refresh() -> int:
+        config = live.current
+        since = datetime.fromtimestamp(clock(), UTC)
+        texts = closed_spoken(
+            tuple(config.clients.values()), config.service_center, since, overrides=overrides()
+        )
+        spoken = [SpokenText(text, language) for text, language in sorted(texts)]
+        renderer = EspeakRenderer(["chroot", str(rootfs)])
+        return render_all(spoken, instance_dir / "sounds" / "tts", prompt_cache(), renderer)
+
+    return refresh
+
+
+async def _every(seconds: float, job: Callable[[], object]) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(job)  # rendering speech takes a moment: off the loop
+        except Exception:
+            log.exception("service.background_job_failed")
+        await asyncio.sleep(seconds)
+
+
 async def run_service(
-    service: Service, live: LiveConfig | None = None, api: ApiSettings | None = None
+    service: Service,
+    live: LiveConfig | None = None,
+    api: ApiSettings | None = None,
+    refresh_prompts: Callable[[], object] | None = None,
 ) -> None:
-    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM."""
+    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
+    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute."""
     server: ApiServer | None = None
+    background: asyncio.Task[None] | None = None
+    if refresh_prompts is not None:
+        background = asyncio.create_task(_every(CLOSED_PROMPTS_EVERY_S, refresh_prompts))
     queue = service.queue
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
@@ -340,6 +384,10 @@ async def run_service(
     try:
         await run_until_signalled(service.app, live)
     finally:
+        if background is not None:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         if server is not None:
             await server.close()
 

@@ -45,6 +45,7 @@ from stadtruf.service import (
     ApiSettings,
     build_service,
     call_records,
+    closed_prompt_refresher,
     install_prompts,
     managed_instance_config,
     run_service,
@@ -185,8 +186,11 @@ def up(args: argparse.Namespace) -> int:
                 passwords={e.id: e.password for e in endpoints},
                 overrides=overrides,
             )
+            refresh = closed_prompt_refresher(
+                live, center.directory, rootfs, clock, overrides.current
+            )
             with written_pid():
-                asyncio.run(run_service(service, live, api))
+                asyncio.run(run_service(service, live, api, refresh))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1
