@@ -18,6 +18,7 @@ from stadtruf.core.hours import BERLIN, Override
 from stadtruf.core.lifecycle import Ended, RouteChosen
 from stadtruf.core.menu import DigitPressed, PlayPrompt, PromptFinished
 from stadtruf.store.overrides import OverrideStore
+from tests.support.ari_caller import AriCaller
 
 ROOT = Path(__file__).parents[2]
 CONFIG = load(ROOT / "config")
@@ -183,3 +184,14 @@ def test_simulate_at_shows_the_closed_path(
 def test_override_round_trip_in_utc() -> None:
     override = Override("closed", berlin("2026-06-03T12:00"), berlin("2026-06-03T14:00"))
     assert Override.from_dict(override.to_dict()) == override
+
+
+async def test_the_driver_hands_a_closed_callback_to_the_queue_which_ends_it() -> None:
+    # The call flow's driver does not end a call it handed over: the queue adapter does.
+    at = berlin("2026-06-04T10:00").timestamp()
+    caller = AriCaller(CONFIG, dialled=BOTTROP, caller="02041555001", clock=lambda: at)
+    await caller.run([])
+    (request,) = caller.handoff.requests
+    assert request.closed_action == "callback" and request.topic == "vermittlung"
+    assert not any(isinstance(e, Ended) for e in caller.events)
+    assert RouteChosen("callback", "vermittlung", None, "", "closed") in caller.events
