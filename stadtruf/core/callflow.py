@@ -91,16 +91,16 @@ from stadtruf.core.menu import (
 )
 from stadtruf.core.numbers import normalize
 from stadtruf.core.origin import OriginDecision, dialled_kind, resolve
+from stadtruf.core.record import CLOSED_CAUSE  # the record counts the call as closed by it
 
 # The dialplan's transfer context dials this extension with the endpoint in the variable.
 TRANSFER_ENDPOINT_EXTENSION = "endpoint"
 TRANSFER_ENDPOINT_VARIABLE = "STADTRUF_TRANSFER_ENDPOINT"
-CLOSED_CAUSE = "closed"  # RouteChosen.cause of a call that met a closed line
 GIVEN_RULE = "given"  # OriginDecided.rule when the client was given, not resolved
 
 Event = menu.Event
 __all__ = ["FINAL", "Answer", "Effect", "Emit", "Hangup", "PlayToEnd", "Queue", "SetVariable"]
-__all__ += ["Arrival", "CallState", "Stage", "Transfer", "start", "step"]
+__all__ += ["CLOSED_CAUSE", "Arrival", "CallState", "Stage", "Transfer", "start", "step"]
 
 # --- State ----------------------------------------------------------------------------------
 
