@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
@@ -25,6 +26,7 @@ from ari_app.port import Ari
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.core import callflow
 from stadtruf.core.callflow import Arrival, CallState
+from stadtruf.core.hours import Override
 from stadtruf.core.lifecycle import Happened, LifeEvent, OriginDecided, RouteChosen
 from stadtruf.core.menu import (
     CallerHungUp,
@@ -47,6 +49,11 @@ TRANSFER_CONTEXT = "stadtruf-transfer"
 
 Clock = Callable[[], float]  # seconds since the epoch
 Sink = Callable[[Happened], None]
+Overrides = Callable[[], Sequence[Override]]  # opening-hours overrides in force now
+
+
+def no_overrides() -> Sequence[Override]:
+    return ()
 
 
 class TimerHandle(Protocol):
@@ -86,11 +93,14 @@ class MenuFlow:
     clock: Clock = time.time
     sink: Sink = log_happened
     timers: Timers = field(default=_loop_timers)
+    overrides: Overrides = no_overrides
 
     async def __call__(self, call: CallContext) -> None:
         config = self.config()  # a reload mid-call must not change this call's menu
+        driver = CallDriver(call, config, self.handoff, self.clock, self.sink, self.timers)
+        driver.overrides = tuple(self.overrides())
         try:
-            await CallDriver(call, config, self.handoff, self.clock, self.sink, self.timers).run()
+            await driver.run()
         except (CallerGone, AriNotFound):
             log.info("call.ended_by_caller")
 
@@ -119,6 +129,7 @@ class CallDriver:
         self._playbacks: dict[int, str] = {}  # flow playback id -> ARI playback id
         self._flow_ids: dict[str, int] = {}  # ARI playback id -> flow playback id
         self._timers: dict[int, TimerHandle] = {}
+        self.overrides: tuple[Override, ...] = ()
 
     def arrival(self) -> Arrival:
         channel = self.call.channel
@@ -128,6 +139,9 @@ class CallDriver:
             caller=self.call.caller_number,
             diversion=channel.get("caller_rdnis") or None,
             caller_name=str(caller.get("name", "")),
+            # The app's clock, not the machine's: tests set it (opening hours, records).
+            at=datetime.fromtimestamp(self.clock(), UTC),
+            overrides=self.overrides,
         )
 
     async def run(self) -> None:
@@ -249,4 +263,5 @@ def _queue_request(effect: callflow.Queue) -> QueueRequest:
         caller_number=effect.caller_number,
         caller_id_name=effect.caller_id_name,
         sip_headers=dict(effect.sip_headers),
+        closed_action=effect.closed_action,
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from ari_app.application import CallContext
 from ari_app.errors import AriError
 from ari_app.port import Ari
 from stadtruf.config.agents import DialledKind
+from stadtruf.core.lifecycle import Ended, EndedBy, Happened, LifeEvent, Queued
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,8 @@ class QueueRequest:
     caller_number: str = ""
     caller_id_name: str = ""  # as annotated: "[BOT] Kfz-Zulassung · Max Mustermann"
     sip_headers: Mapping[str, str] = field(default_factory=dict)  # X-Origin-City, X-Topic, …
+    # The line is closed: take a voicemail or a callback request instead of waiting.
+    closed_action: str | None = None
 
 
 class QueueHandoff(Protocol):
@@ -97,22 +101,47 @@ class HoldingBridges:
 
 
 class WaitingRoom:
-    """No agents configured: callers wait with music on hold until they hang up."""
+    """No agents configured: callers wait with music on hold until they hang up.
 
-    def __init__(self) -> None:
+    Reports `Queued` and the call's one `Ended` to `sink`, as the queue adapter does. With no
+    callback list, a closed line's voicemail/callback ends the call after the announcement.
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[Happened], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._bridges = HoldingBridges()
+        self._sink = sink
+        self._clock = clock
+
+    def _tell(self, call: CallContext, event: LifeEvent) -> None:
+        if self._sink is not None:
+            self._sink(Happened(call.channel_id, self._clock(), event))
 
     async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
         joined = False
+        ended: EndedBy = "system"
         try:
+            if request.closed_action is not None:
+                log.warning("call.closed_no_callback_list", action=request.closed_action)
+                await call.rest.hangup(call.channel_id)
+                return
             await self._bridges.join(call.rest, call.channel_id, request.topic)
             joined = True
             await call.rest.start_moh(call.channel_id)
+            self._tell(call, Queued(request.topic))
             log.info("call.queued", topic=request.topic, bridge=queue_bridge_id(request.topic))
             while True:
                 event = await call.next_event()
                 if getattr(event, "type", "") in HANGUP_EVENTS:
+                    ended = "caller"
                     return
+        except AriError:
+            ended = "caller"
+            raise
         finally:
             if joined:
                 await self._bridges.leave(call.rest, call.channel_id, request.topic)
+            self._tell(call, Ended(ended))

@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.call",
     "stadtruf.commands.agi",
     "stadtruf.commands.report",
+    "stadtruf.commands.hours",
 )
 
 

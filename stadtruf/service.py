@@ -7,37 +7,45 @@ an invalid one is refused with the same `file:line:col` messages and the old one
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
 import os
 import shutil
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
-from ari_app import call as menu_calls
 from ari_app.application import StasisApplication
-from ari_app.call import MenuFlow
+from ari_app.call import MenuFlow, Overrides, Sink, log_happened, no_overrides
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
-from ari_app.queue import shared as queue_calls
 from ari_app.settings import AriSettings
 from ari_app.sinks import fan_out
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
+from stadtruf.api.hours_routes import add_hours_routes
 from stadtruf.api.metrics import LiveFigures, figure_settings
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
-from stadtruf.core.prompts import spoken_texts
+from stadtruf.core.closed import closed_spoken
+from stadtruf.core.hours import BERLIN
+from stadtruf.core.lifecycle import Happened
+from stadtruf.core.prompts import SpokenText, spoken_texts
 from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.paths import run_dir
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
+from stadtruf.store.overrides import OverrideStore
+from stadtruf.store.records import RecordStore, open_records
 from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
@@ -52,15 +60,19 @@ def install_prompts(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> int:
     """Put every sound the config may play into the instance directory (before it is needed).
 
-    Texts are rendered (cached by content), the queue's announcements and whispers included;
-    the config's recordings are copied.
+    Texts are rendered (cached by content), the queue's announcements and whispers included,
+    and the closed announcements of the next days (`closed_prompts`); the config's recordings
+    are copied.
     """
     sounds = instance_dir / "sounds"
     rendered = render_all(
-        itertools.chain(spoken_texts(config), queue_texts(config, agents)),
+        itertools.chain(
+            spoken_texts(config), queue_texts(config, agents), closed_prompts(config, clock())
+        ),
         sounds / "tts",
         prompt_cache(),
         EspeakRenderer(["chroot", str(rootfs)]),
@@ -69,6 +81,63 @@ def install_prompts(
     if recordings:
         shutil.copytree(config.directory / recordings, sounds / "custom", dirs_exist_ok=True)
     return rendered
+
+
+def closed_prompts(config: ServiceCenterConfig, now: float) -> list[SpokenText]:
+    """The closed announcements calls may hear from today for a week: the text says when the
+    line opens next, so it changes with the date; rendered ahead like every other prompt
+    (at start and with each reload). Overrides set later announce with the same sentences
+    only where they match one of these; see docs/operations.md."""
+    since = datetime.fromtimestamp(now, UTC)
+    texts = closed_spoken(tuple(config.clients.values()), config.service_center, since)
+    return [SpokenText(text, language) for text, language in sorted(texts)]
+
+
+def running_clock(start: str | None) -> Callable[[], float]:
+    """The app's wall clock: the machine's, or (`--clock-start`, for tests and rehearsals)
+    one that starts at the given Berlin time and runs on in real time."""
+    if start is None:
+        return time.time
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BERLIN)
+    offset = moment.timestamp() - time.time()
+    return lambda: time.time() + offset
+
+
+def add_clock_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clock-start",
+        metavar="ZEIT",
+        help="Uhr der App ab dieser Zeit laufen lassen (Tests, Proben), z. B. 2026-06-04T10:00",
+    )
+
+
+@contextlib.contextmanager
+def call_records(config: ServiceCenterConfig, clock: Callable[[], float]) -> Iterator[RecordStore]:
+    """The records store as configured, open while the service runs: opened (migrated,
+    calls a killed process left open closed as lost) before, closed (flushed) after."""
+    records = open_records(config, run_dir(), clock)
+    try:
+        yield records
+    finally:
+        records.close()
+
+
+class Records(Protocol):
+    """Where calls' records go: a `RecordStore` (or, in tests, several)."""
+
+    def record(self, happened: Happened) -> None: ...
+
+    def wrap_up(self, call_id: str, seconds: float) -> None: ...
+
+
+def records_sink(records: Records | None) -> Sink:
+    """One sink for the call flow and the queue: the log line, and the record if kept (its
+    `record` only queues the event: it never blocks the call)."""
+    if records is None:
+        return log_happened
+    return fan_out(log_happened, records.record)
 
 
 class LiveConfig:
@@ -128,6 +197,9 @@ def build_app(
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
+    clock: Callable[[], float] = time.time,
+    records: Records | None = None,
+    overrides: Overrides = no_overrides,
 ) -> StasisApplication:
     """The Stasis app; with `agents` the queue rings them, without, callers wait on hold."""
     return build_service(
@@ -137,6 +209,9 @@ def build_app(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
+        clock=clock,
+        records=records,
+        overrides=overrides,
     ).app
 
 
@@ -155,13 +230,25 @@ def build_service(
     callbacks: CallbackStore | None = None,
     logged_in: Iterable[str] = (),
     agent_state: AgentStateFile | None = None,
+    clock: Callable[[], float] = time.time,
+    records: Records | None = None,
+    overrides: Overrides = no_overrides,
 ) -> Service:
     """The Stasis app and, with `agents`, the queue that rings them (`logged_in` start so;
-    `agent_state` keeps the agents' log-in and pause across restarts)."""
+    `agent_state` keeps the agents' log-in and pause across restarts).
+
+    `clock` (seconds since the epoch) is the app's wall clock: the opening hours and the
+    records' times read it, so a test sets it. `records` gets every call's life and the
+    agents' wrap-up; `overrides` are the opening-hours overrides in force."""
+    sink = records_sink(records)
     if agents is None:
-        return Service(StasisApplication(settings, MenuFlow(live, WaitingRoom())), None)
+        flow = MenuFlow(live, WaitingRoom(sink, clock), clock=clock, sink=sink, overrides=overrides)
+        return Service(StasisApplication(settings, flow), None)
     # The queue's agents file, current after a reload: its queues are label values too.
-    figures = LiveFigures(lambda: figure_settings(live.current, distributor.config))
+    figures = LiveFigures(
+        lambda: figure_settings(live.current, distributor.config), wall_clock=clock
+    )
+    sink = fan_out(sink, figures.record)
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -169,9 +256,11 @@ def build_service(
         callbacks=callbacks,
         logged_in=logged_in,
         agent_state=agent_state,
-        sink=fan_out(queue_calls.log_happened, figures.record),
+        wall_clock=clock,
+        sink=sink,
+        wrap_up=records.wrap_up if records is not None else None,
     )
-    flow = MenuFlow(live, distributor, sink=fan_out(menu_calls.log_happened, figures.record))
+    flow = MenuFlow(live, distributor, clock=clock, sink=sink, overrides=overrides)
     app = StasisApplication(settings, flow, routes=distributor.routes())
     distributor.attach(app)
     if live.agents is not None:
@@ -189,9 +278,10 @@ def prepare_instance(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """Everything Asterisk needs from the config: sounds and the numbers dialplan."""
-    install_prompts(config, instance_dir, rootfs, agents)
+    install_prompts(config, instance_dir, rootfs, agents, clock)
     numbers = numbers_conf(config, agents)
     (instance_dir / "etc" / "stadtruf-numbers.conf").write_text(numbers, encoding="utf-8")
 
@@ -202,6 +292,7 @@ def managed_instance_config(
     instance_dir: Path,
     rootfs: Path,
     agents: AgentsConfig | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[LiveConfig, Callable[[StasisApplication], None]]:
     """A LiveConfig whose reloads also update the Asterisk instance (sounds, numbers).
 
@@ -210,7 +301,7 @@ def managed_instance_config(
     live = LiveConfig(
         directory,
         config,
-        lambda c, a: prepare_instance(c, instance_dir, rootfs, a),
+        lambda c, a: prepare_instance(c, instance_dir, rootfs, a, clock),
         agents=agents,
     )
 
@@ -231,18 +322,66 @@ class ApiSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     passwords: Mapping[str, str] = field(default_factory=dict, repr=False)  # agent → SIP pw
+    overrides: OverrideStore | None = None  # /hours/overrides (supervisor), if given
+
+
+CLOSED_PROMPTS_EVERY_S = 60.0
+
+
+def closed_prompt_refresher(
+    live: LiveConfig,
+    instance_dir: Path,
+    rootfs: Path,
+    clock: Callable[[], float],
+    overrides: Overrides = no_overrides,
+) -> Callable[[], int]:
+    """A job that renders the closed announcements from now for a week, with the overrides in
+    force: run at start and every minute (`run_service`), it keeps the announcements on disk
+    as the days pass and within a minute of a new override. Rendering is cached by content:
+    a run with nothing new costs only the computation."""
+
+    def refresh() -> int:
+        config = live.current
+        since = datetime.fromtimestamp(clock(), UTC)
+        texts = closed_spoken(
+            tuple(config.clients.values()), config.service_center, since, overrides=overrides()
+        )
+        spoken = [SpokenText(text, language) for text, language in sorted(texts)]
+        renderer = EspeakRenderer(["chroot", str(rootfs)])
+        return render_all(spoken, instance_dir / "sounds" / "tts", prompt_cache(), renderer)
+
+    return refresh
+
+
+async def _every(seconds: float, job: Callable[[], object]) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(job)  # rendering speech takes a moment: off the loop
+        except Exception:
+            log.exception("service.background_job_failed")
+        await asyncio.sleep(seconds)
 
 
 async def run_service(
-    service: Service, live: LiveConfig | None = None, api: ApiSettings | None = None
+    service: Service,
+    live: LiveConfig | None = None,
+    api: ApiSettings | None = None,
+    refresh_prompts: Callable[[], object] | None = None,
 ) -> None:
-    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM."""
+    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
+    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute."""
     server: ApiServer | None = None
+    background: asyncio.Task[None] | None = None
+    if refresh_prompts is not None:
+        background = asyncio.create_task(_every(CLOSED_PROMPTS_EVERY_S, refresh_prompts))
     queue = service.queue
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
-            server = ApiServer(make_api(queue, auth, queue.callbacks, queue.clock, service.figures))
+            web_app = make_api(queue, auth, queue.callbacks, queue.clock, service.figures)
+            if api.overrides is not None:
+                add_hours_routes(web_app, api.overrides, queue.shared.wall_clock)
+            server = ApiServer(web_app)
             await server.start(api.host, api.port)
         else:
             log.warning(
@@ -252,6 +391,10 @@ async def run_service(
     try:
         await run_until_signalled(service.app, live)
     finally:
+        if background is not None:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
         if server is not None:
             await server.close()
 

@@ -138,6 +138,9 @@ class Conversation:
         if not self._agent_released:
             self._agent_released = True
             self.shared.report(q.CallEnded(self.agent, self.call_id, now=self.shared.clock()))
+            if self.shared.wrap_up is not None:  # the agent's wrap-up, for the call's record
+                seconds = self.shared.config.rules(self.caller.topic).wrapup
+                self.shared.wrap_up(self.call_id, seconds)
 
     async def end(
         self, side: Side, leg_id: str | None = None, *, bridge_failed: bool = False

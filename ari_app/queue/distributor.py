@@ -52,6 +52,7 @@ class CallDistributor:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sink: Sink = log_happened,
+        wrap_up: Callable[[str, float], None] | None = None,
     ) -> None:
         """`language` is the agents' (whisper); `logged_in` agents start logged in, as do
         the agents `agent_state` saw logged in (and paused) when the app last ran. `sink`
@@ -63,6 +64,7 @@ class CallDistributor:
             clock=clock,
             wall_clock=wall_clock,
             sink=sink,
+            wrap_up=wrap_up,
         )
         self.agent_state = agent_state
         self.callbacks = callbacks
@@ -155,6 +157,9 @@ class CallDistributor:
     # --- the caller's side (QueueHandoff) ----------------------------------------------------
 
     async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
+        if request.closed_action is not None:  # closed: a message, no wait for an agent
+            await self.line.take_message(call, request)
+            return
         await self.line.wait_for_agent(call, request)
 
     # --- the agent state API's side (QueueControl) --------------------------------------------

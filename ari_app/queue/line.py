@@ -17,6 +17,7 @@ from ari_app.queue.callbacks import CallbackDesk
 from ari_app.queue.conversation import Conversation
 from ari_app.queue.shared import Shared
 from ari_app.queue.waiting import WaitingCaller
+from stadtruf.config.agents import OverflowVoicemail
 from stadtruf.core import queue as q
 from stadtruf.core.lifecycle import Ended, Queued
 
@@ -75,19 +76,41 @@ class Line:
         try:
             await self.bridges.join(shared.rest, caller.id, request.topic)
             caller.bridge_topic = request.topic
-            await shared.rest.start_moh(caller.id)
+            # Queued once in the holding bridge: a caller who hangs up before the music
+            # starts has waited in the queue all the same.
             joined = self.joined(caller, caller.arrived)
             shared.report(joined)
             shared.tell(caller.id, Queued(request.topic, joined.priority))
             log.info("call.queued", priority=joined.priority)
+            await shared.rest.start_moh(caller.id)
             await caller.follow()
         except (CallerGone, AriNotFound):
             caller.ends("caller")
             raise
         finally:
             self._waiting.pop(caller.id, None)
+            # The end first: what the engine does about it (a ring cancelled: `RingEnded`)
+            # comes after it, so a caller who hangs up while a phone rings is recorded so.
+            shared.tell(caller.id, Ended(caller.ended_by or "system", caller.cause))
             if caller.in_engine:
                 shared.report(q.CallerLeft(caller.id, now=shared.clock()))
             if caller.bridge_topic is not None:
                 await self.bridges.leave(shared.rest, caller.id, caller.bridge_topic)
+
+    async def take_message(self, call: CallContext, request: QueueRequest) -> None:
+        """The line is closed: a voicemail or a callback request, through the same desk as
+        the queue's overflow, without waiting in line. Reports the call's `Ended`."""
+        shared = self.shared
+        caller = WaitingCaller(
+            call, request, shared.clock(), shared.now(), request.topic, line=self, in_engine=False
+        )
+        try:
+            if request.closed_action == "voicemail":
+                await self.desk.take_voicemail(caller, OverflowVoicemail(voicemail=True))
+            else:
+                await self.desk.take_callback(caller, keep_place=False)
+        except (CallerGone, AriNotFound):
+            caller.ends("caller")
+            raise
+        finally:
             shared.tell(caller.id, Ended(caller.ended_by or "system", caller.cause))

@@ -53,8 +53,10 @@ class Shared:
         clock: Callable[[], float],
         wall_clock: Callable[[], float],
         sink: Sink,
+        wrap_up: Callable[[str, float], None] | None = None,
     ) -> None:
         self.config = config
+        self.wrap_up = wrap_up  # (call, seconds): the agent's wrap-up after a call
         self.app_name = app_name
         self.language = language  # the agents' (whisper)
         self.clock = clock

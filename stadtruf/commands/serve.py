@@ -15,9 +15,19 @@ from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
 from stadtruf.paths import run_dir, sample_config_dir
-from stadtruf.service import ApiSettings, LiveConfig, build_service, run_service, written_pid
+from stadtruf.service import (
+    ApiSettings,
+    LiveConfig,
+    add_clock_argument,
+    build_service,
+    call_records,
+    run_service,
+    running_clock,
+    written_pid,
+)
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
+from stadtruf.store.overrides import OverrideStore, overrides_path
 
 
 def register(sub: Subcommands) -> None:
@@ -54,6 +64,7 @@ def register(sub: Subcommands) -> None:
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
+    add_clock_argument(parser)
     parser.add_argument("--json-logs", action="store_true", help="log JSON lines")
     parser.add_argument("--log-level", default="INFO")
 
@@ -88,14 +99,22 @@ def serve(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         passwords = {e.id: e.password for e in endpoints}
     live = LiveConfig(args.config, config, agents=agents)
-    service = build_service(
-        settings,
-        live,
-        agents=agents,
-        callbacks=CallbackStore(args.callbacks),
-        agent_state=AgentStateFile(args.agent_state),
-    )
-    api = ApiSettings(host=args.api_address, port=args.api_port, passwords=passwords)
-    with written_pid():
-        asyncio.run(run_service(service, live, api))
+    clock = running_clock(args.clock_start)
+    overrides = OverrideStore(overrides_path(), clock)
+    with call_records(config, clock) as records:
+        service = build_service(
+            settings,
+            live,
+            agents=agents,
+            callbacks=CallbackStore(args.callbacks),
+            agent_state=AgentStateFile(args.agent_state),
+            clock=clock,
+            records=records,
+            overrides=overrides.current,
+        )
+        api = ApiSettings(
+            host=args.api_address, port=args.api_port, passwords=passwords, overrides=overrides
+        )
+        with written_pid():
+            asyncio.run(run_service(service, live, api))
     return 0

@@ -7,7 +7,9 @@ stays silent, so the output also shows where a silent caller ends up.
 
 Keys: 0-9 * #, separated by commas or spaces; `t` = stay silent until the timer fires,
 `h` = hang up. CLIENT is a client id or `auto` (decide from --to/--from/--diversion, as the
-ARI app does, and play the town menu when needed).
+ARI app does, and play the town menu when needed). With --at (e.g. 2026-06-04T10:00, Berlin
+time) the call meets the opening hours of that moment (and the overrides of `stadtruf hours`
+in force then); without, the opening hours are not checked.
 
 The call runs through the same state machine as a real call (`stadtruf.core.callflow`); this
 command only plays the caller and prints what happens.
@@ -18,11 +20,27 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 
 from stadtruf.commands.serve import add_config_argument
 from stadtruf.config import ConfigError, Prompt, ServiceCenterConfig, load
-from stadtruf.core.callflow import Arrival, CallState, Effect, Emit, PlayToEnd, start, step
-from stadtruf.core.lifecycle import LifeEvent, MenuEntered
+from stadtruf.core.callflow import (
+    CLOSED_CAUSE,
+    Arrival,
+    CallState,
+    Effect,
+    Emit,
+    PlayToEnd,
+    start,
+    step,
+)
+from stadtruf.core.closed import parse_moment
+from stadtruf.core.hours import (
+    BERLIN,
+    WEEKDAYS_DE,
+    Override,
+)
+from stadtruf.core.lifecycle import LifeEvent, MenuEntered, RouteChosen
 from stadtruf.core.menu import (
     Abandoned,
     AnnounceAndHangup,
@@ -38,6 +56,7 @@ from stadtruf.core.menu import (
     StartDigitTimer,
     TransferRoute,
 )
+from stadtruf.store.overrides import OverrideStore, overrides_path
 
 AUTO = "auto"
 SILENT = "t"
@@ -69,6 +88,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--digits", default="", metavar="TASTEN", help="z. B. 2,1 oder 2,t,1")
     add_config_argument(parser)
     parser.add_argument("--barge-in", action="store_true", help="Tasten während der Ansage drücken")
+    parser.add_argument(
+        "--at",
+        metavar="ZEIT",
+        help="Zeitpunkt des Anrufs für die Öffnungszeiten, z. B. 2026-06-04T10:00",
+    )
     parser.set_defaults(func=simulate_command)
 
 
@@ -103,7 +127,20 @@ def simulate_command(args: argparse.Namespace) -> int:
     if given is not None and given not in cfg.clients:
         print(f"Kunde '{given}' gibt es nicht (vorhanden: {', '.join(cfg.clients)})")
         return 2
-    arrival = Arrival(args.dialled, args.caller, args.diversion, client=given)
+    at = None
+    overrides: tuple[Override, ...] = ()
+    if args.at is not None:
+        try:
+            at = parse_moment(args.at, datetime.now(UTC))
+        except ValueError as exc:
+            print(f"--at: {exc}")
+            return 2
+        overrides = OverrideStore(overrides_path(), lambda: at.timestamp()).all()
+        local = at.astimezone(BERLIN)
+        print(f"Zeitpunkt: {WEEKDAYS_DE[local.weekday()]}, {local:%d.%m.%Y %H:%M:%S} Uhr")
+    arrival = Arrival(
+        args.dialled, args.caller, args.diversion, client=given, at=at, overrides=overrides
+    )
     simulate(cfg, arrival, keys, barge_in=args.barge_in)
     return 0
 
@@ -133,6 +170,7 @@ def simulate(
         out(f"Hinweis: die Herkunftsermittlung ergäbe {origin.client_id or '?'}")
         out(f"         ({origin.reason})")
     entered: set[str | None] = set()
+    closed: RouteChosen | None = None
     for _ in range(_MAX_STEPS):
         event: DigitPressed | DigitTimeout | CallerHungUp | PromptFinished | None = None
         for effect in effects:
@@ -140,6 +178,8 @@ def simulate(
                 if emit is not None:
                     emit(effect.event)
                 _heading(cfg, effect.event, entered, out)
+                if isinstance(effect.event, RouteChosen) and effect.event.cause == CLOSED_CAUSE:
+                    closed = effect.event
             _show(effect, out)
             if isinstance(effect, PlayPrompt):
                 if barge_in and effect.barge_in:
@@ -153,8 +193,13 @@ def simulate(
                     out(f"    … {effect.seconds:g} s keine Eingabe")
             elif isinstance(effect, PlayToEnd):
                 event = PromptFinished(effect.playback_id)  # the route's prompt: no keys
+                if closed is not None:
+                    out(f"  ♪ Geschlossen: {_prompt_text(effect.prompt, effect.language)}")
         if state.done:
-            _report(cfg, state, out)
+            if closed is not None:
+                _report_closed(cfg, state, closed, out)
+            else:
+                _report(cfg, state, out)
             return state
         if event is None:  # pragma: no cover - every open call waits for an event
             break
@@ -211,6 +256,25 @@ def _prompt_text(prompt: Prompt | None, language: str) -> str:
     if prompt.sound:
         return f"[{prompt.sound}]" + (f" „{text}“" if text else "")
     return f"„{text}“"
+
+
+_CLOSED_ACTIONS = {
+    "hangup": "Auflegen",
+    "transfer": "Weiterleitung an {target}",
+    "voicemail": "Nachricht aufnehmen (Rückrufliste, Thema {target})",
+    "callback": "Rückrufwunsch (Rückrufliste, Thema {target})",
+}
+
+
+def _report_closed(
+    cfg: ServiceCenterConfig, state: CallState, closed: RouteChosen, out: Print
+) -> None:
+    what = _CLOSED_ACTIONS.get(closed.kind, closed.kind).format(target=closed.target or "–")
+    where = f"Thema {closed.topic}" if closed.topic else "Kunde"
+    out(f"→ Geschlossen ({where}), dann {what}")
+    marks = state.annotation
+    if marks is not None:
+        out(f"  Anrufername: {marks.caller_id_name}")
 
 
 def _report(cfg: ServiceCenterConfig, state: CallState, out: Print) -> None:

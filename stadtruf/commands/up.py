@@ -44,13 +44,17 @@ from stadtruf.paths import run_dir
 from stadtruf.service import (
     ApiSettings,
     build_service,
+    call_records,
+    closed_prompt_refresher,
     install_prompts,
     managed_instance_config,
     run_service,
+    running_clock,
     written_pid,
 )
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
+from stadtruf.store.overrides import OverrideStore, overrides_path
 
 
 def register(sub: Subcommands) -> None:
@@ -137,7 +141,8 @@ def up(args: argparse.Namespace) -> int:
         )
     try:
         rootfs = rootfs_path()
-        install_prompts(config, center.directory, rootfs, agents=agents)
+        clock = running_clock(args.clock_start)
+        install_prompts(config, center.directory, rootfs, agents=agents, clock=clock)
         center.start()
         carrier.start()
         if phones is not None:
@@ -154,29 +159,38 @@ def up(args: argparse.Namespace) -> int:
         )
         settings = AriSettings(url=center.settings.ari_url, user=ARI_USER, password=password)
         live, bind = managed_instance_config(
-            args.config, config, center.directory, rootfs, agents=agents
+            args.config, config, center.directory, rootfs, agents=agents, clock=clock
         )
         agent_state = AgentStateFile(run_dir() / "agent-state.json")
         first_start = not agent_state.path.exists()
         demo_logins = [e.id for e in endpoints] if phones is not None and first_start else []
-        service = build_service(
-            settings,
-            live,
-            agents=agents,
-            callbacks=CallbackStore(run_dir() / "callbacks.jsonl"),
-            agent_state=agent_state,
-            # The demo's agents start logged in, so a test call reaches a phone at once;
-            # after that, what the agents chose (saved in agent_state) holds.
-            logged_in=demo_logins,
-        )
-        bind(service.app)
-        api = ApiSettings(
-            host=plan.servicecenter,
-            port=args.api_port,
-            passwords={e.id: e.password for e in endpoints},
-        )
-        with written_pid():
-            asyncio.run(run_service(service, live, api))
+        overrides = OverrideStore(overrides_path(), clock)
+        with call_records(config, clock) as records:
+            service = build_service(
+                settings,
+                live,
+                agents=agents,
+                callbacks=CallbackStore(run_dir() / "callbacks.jsonl"),
+                agent_state=agent_state,
+                # The demo's agents start logged in, so a test call reaches a phone at once;
+                # after that, what the agents chose (saved in agent_state) holds.
+                logged_in=demo_logins,
+                clock=clock,
+                records=records,
+                overrides=overrides.current,
+            )
+            bind(service.app)
+            api = ApiSettings(
+                host=plan.servicecenter,
+                port=args.api_port,
+                passwords={e.id: e.password for e in endpoints},
+                overrides=overrides,
+            )
+            refresh = closed_prompt_refresher(
+                live, center.directory, rootfs, clock, overrides.current
+            )
+            with written_pid():
+                asyncio.run(run_service(service, live, api, refresh))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1

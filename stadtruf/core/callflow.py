@@ -21,6 +21,10 @@ Rules
    ignored), then the call is queued, transferred or hung up.
 5. At most ``max_menu_prompts`` menu prompts per call, town and client menu together.
 6. The caller hanging up ends the call at any point; after the end every event is ignored.
+7. Opening hours (`stadtruf.core.closed`, at ``Arrival.at``): the client's once it is known,
+   the topic's when the menu routes to one. Closed: ``RouteChosen(cause="closed")``, the
+   closed announcement plays to its end, then hang-up, transfer, or a `Queue` effect with
+   ``closed_action`` (voicemail/callback: the queue adapter takes the message).
 
 Effects (the runtime does these, in order): `Answer`, `SetVariable`, the menu's `PlayPrompt`,
 `StopPrompt`, `StartDigitTimer`, `CancelDigitTimer`, `SetLanguage`; `PlayToEnd` (report its
@@ -29,9 +33,7 @@ Effects (the runtime does these, in order): `Answer`, `SetVariable`, the menu's 
 Events (the runtime reports these): the menu's `PromptFinished`, `DigitPressed`,
 `DigitTimeout`, `CallerHungUp`.
 
-Ids: the menu engine counts its playbacks and timers from 1 in each menu; the flow shifts
-them past the ids the call has used already, so a late event of the town menu never passes
-for one of the client menu.
+Ids: the flow shifts each menu's playback and timer ids past those used already.
 
 Example (Bottrop's switchboard, key 4 queues to ``ordnungsamt``)::
 
@@ -39,26 +41,37 @@ Example (Bottrop's switchboard, key 4 queues to ``ordnungsamt``)::
     # fx: Emit(Arrived), Emit(OriginDecided), Answer(), SetVariable(...), ...,
     #     Emit(MenuEntered("main", "bottrop")), PlayPrompt(..., playback_id=1)
     state, fx = step(state, DigitPressed("4"))
-    # fx: Emit(KeyPressed), StopPrompt(1), Emit(RouteChosen(...)), SetVariable(...), ...,
-    #     Queue(topic="ordnungsamt", ...)
+    # fx: Emit(KeyPressed), StopPrompt(1), Emit(RouteChosen(...)), ..., Queue("ordnungsamt")
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
 
 from stadtruf.config import ServiceCenterConfig
-from stadtruf.config.agents import DialledKind
 from stadtruf.config.model import Client, Prompt
 from stadtruf.core import menu
 from stadtruf.core.annotation import Annotation, annotate, header_variable
+from stadtruf.core.callflow_effects import (  # re-exported: the flow's interface
+    FINAL,
+    Answer,
+    Effect,
+    Emit,
+    Hangup,
+    PlayToEnd,
+    Queue,
+    SetVariable,
+    Transfer,
+)
+from stadtruf.core.closed import ClosedPlan, closed_plan
+from stadtruf.core.hours import Override
 from stadtruf.core.lifecycle import (
     Arrived,
     Ended,
     KeyPressed,
     LanguageChosen,
-    LifeEvent,
     MenuEntered,
     OriginDecided,
     RouteChosen,
@@ -78,6 +91,7 @@ from stadtruf.core.menu import (
 )
 from stadtruf.core.numbers import normalize
 from stadtruf.core.origin import OriginDecision, dialled_kind, resolve
+from stadtruf.core.record import CLOSED_CAUSE  # the record counts the call as closed by it
 
 # The dialplan's transfer context dials this extension with the endpoint in the variable.
 TRANSFER_ENDPOINT_EXTENSION = "endpoint"
@@ -85,79 +99,8 @@ TRANSFER_ENDPOINT_VARIABLE = "STADTRUF_TRANSFER_ENDPOINT"
 GIVEN_RULE = "given"  # OriginDecided.rule when the client was given, not resolved
 
 Event = menu.Event
-
-# --- Effects --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    pass
-
-
-@dataclass(frozen=True)
-class SetVariable:
-    name: str
-    value: str
-
-
-@dataclass(frozen=True)
-class PlayToEnd:
-    """The route's prompt ("Wir verbinden Sie …"): played whole, keys ignored."""
-
-    prompt: Prompt
-    language: str
-    playback_id: int
-
-
-@dataclass(frozen=True)
-class Queue:
-    """Wait for an agent on `topic`; what the queue needs to know about the caller."""
-
-    topic: str
-    language: str
-    client_id: str | None
-    client_name: str | None
-    topic_name: str | None
-    dialled: DialledKind | None
-    caller_number: str
-    caller_id_name: str
-    sip_headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """Continue in the dialplan's transfer context at `extension` (a national number, or
-    `TRANSFER_ENDPOINT_EXTENSION` with the endpoint in `TRANSFER_ENDPOINT_VARIABLE`)."""
-
-    target: str
-    extension: str
-
-
-@dataclass(frozen=True)
-class Hangup:
-    pass
-
-
-@dataclass(frozen=True)
-class Emit:
-    event: LifeEvent
-
-
-Effect = (
-    Answer
-    | SetVariable
-    | PlayPrompt
-    | StopPrompt
-    | StartDigitTimer
-    | CancelDigitTimer
-    | SetLanguage
-    | PlayToEnd
-    | Queue
-    | Transfer
-    | Hangup
-    | Emit
-)
-FINAL = (Queue, Transfer, Hangup)
+__all__ = ["FINAL", "Answer", "Effect", "Emit", "Hangup", "PlayToEnd", "Queue", "SetVariable"]
+__all__ += ["CLOSED_CAUSE", "Arrival", "CallState", "Stage", "Transfer", "start", "step"]
 
 # --- State ----------------------------------------------------------------------------------
 
@@ -171,6 +114,8 @@ class Arrival:
     diversion: str | None = None
     caller_name: str = ""
     client: str | None = None  # given (stadtruf simulate CLIENT): skip the origin rules
+    at: datetime | None = None  # the moment of arrival, for the opening hours (None: open)
+    overrides: tuple[Override, ...] = ()  # opening-hours overrides in force
 
 
 class Stage(Enum):
@@ -296,6 +241,10 @@ def _enter_client(state: CallState, effects: tuple[Effect, ...], client_id: str)
     base = state.base + (state.menu_state.token if state.menu_state is not None else 0)
     state = replace(state, stage=Stage.CLIENT_MENU, client=client.id, base=base)
     state, marks = _annotate(state, client, None, language)
+    arrival, center = state.arrival, config.service_center
+    plan = closed_plan(client, center, None, arrival.at, arrival.overrides, language)
+    if plan is not None:
+        return _closed(state, (*effects, *marks), plan, None, "", language)
     intro = (client.greeting,) if client.greeting is not None else ()
     menu_state, menu_effects = menu.start(
         client.menu,
@@ -354,6 +303,12 @@ def _routed(state: CallState, effects: tuple[Effect, ...], route: menu.Route) ->
     state = replace(state, route=route, playing=frozenset())
     effects = (*effects, *stops)
     client = _client(state)
+    topic = route.topic if isinstance(route, menu.QueueRoute | menu.TransferRoute) else None
+    if client is not None and topic:
+        arrival, center = state.arrival, state.config.service_center
+        plan = closed_plan(client, center, topic, arrival.at, arrival.overrides, language)
+        if plan is not None:
+            return _closed(state, effects, plan, topic, route.menu, language)
     prompt: Prompt | None = None
     marks: tuple[Effect, ...] = ()
     final: tuple[Effect, ...]
@@ -388,6 +343,33 @@ def _routed(state: CallState, effects: tuple[Effect, ...], route: menu.Route) ->
     pid = state.base + (state.menu_state.token if state.menu_state is not None else 0) + 1
     announcing = replace(state, stage=Stage.ANNOUNCING, announce_id=pid, after_announce=final)
     return announcing, (*effects, PlayToEnd(prompt, language, pid))
+
+
+def _closed(
+    state: CallState,
+    effects: tuple[Effect, ...],
+    plan: ClosedPlan,
+    topic: str | None,
+    menu_id: str,
+    language: str,
+) -> Step:
+    """The line is closed: say so and when it opens, then the configured action."""
+    state, marks = _annotate(state, _client(state), topic, language) if topic else (state, ())
+    chosen = RouteChosen(plan.action, plan.target, topic, menu_id, CLOSED_CAUSE)
+    effects += (Emit(chosen), *marks, SetVariable("STADTRUF_ROUTE", f"closed:{plan.action}"))
+    final: tuple[Effect, ...]
+    if plan.action == "hangup":
+        final = (Hangup(), Emit(Ended("menu")))
+    elif plan.action == "transfer":
+        final = (*_transfer(plan.target), Emit(Transferred(plan.target, "menu")))
+        final += (Emit(Ended("transfer")),)
+    else:  # the queue adapter takes the message and reports the call's end
+        final = (replace(_queue(state, plan.target, language), closed_action=plan.action),)
+    pid = state.base + (state.menu_state.token if state.menu_state is not None else 0) + 1
+    route = menu.HangupRoute(CLOSED_CAUSE, menu=menu_id)
+    state = replace(state, route=route, stage=Stage.ANNOUNCING, announce_id=pid)
+    spoken = Prompt(text=plan.text)
+    return replace(state, after_announce=final), (*effects, PlayToEnd(spoken, language, pid))
 
 
 def _announcing(state: CallState, event: Event) -> Step:

@@ -5,6 +5,9 @@ The call flow (`stadtruf.core.callflow`) and the queue adapter emit these; the c
 commands: nothing reacts to them inside the call path. Times are seconds since the epoch from
 the adapter's injected clock, so a test can set the clock.
 
+A call that meets a closed line (opening hours) gets `RouteChosen(cause="closed")`; its
+voicemail or callback request is the queue adapter's, which then emits the `Ended`.
+
 Order for a call answered by an agent::
 
     Arrived → OriginDecided → MenuEntered → KeyPressed … → RouteChosen → Queued
@@ -23,7 +26,7 @@ from typing import Literal
 
 # Who or what ended a call.
 EndedBy = Literal["caller", "agent", "menu", "transfer", "system"]
-RouteKind = Literal["queue", "transfer", "announce", "hangup", "client"]
+RouteKind = Literal["queue", "transfer", "announce", "hangup", "client", "voicemail", "callback"]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from stadtruf.config import load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts
+from stadtruf.service import LiveConfig, Records, build_app, install_prompts, running_clock
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
 from tests.support.addresses import TEST_PLAN
@@ -88,6 +88,16 @@ def _with_fastagi_route(numbers_conf: str) -> str:
     return numbers_conf.replace("[stadtruf-numbers]\n", "[stadtruf-numbers]\n" + FASTAGI_ROUTE, 1)
 
 
+# The app's clock in the tests: Wednesday 3 June 2026, 10:00 Berlin, running on in real time.
+# Every sample client is open then, whenever the tests run (the sample config has opening
+# hours); the hours tests start their own app at other moments.
+OPEN_AT = "2026-06-03T10:00"
+
+
+def open_clock() -> Callable[[], float]:
+    return running_clock(OPEN_AT)
+
+
 @dataclass
 class Site:
     center: AsteriskInstance
@@ -127,7 +137,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     phones = AsteriskInstance(
         agent_phones_settings(TEST_PLAN, password, agents), base / "testagents"
     )
-    install_prompts(config, center.directory, rootfs_path(), TEST_QUEUES)
+    # The closed announcements of the test week too (rendered from the test clock's day).
+    install_prompts(config, center.directory, rootfs_path(), TEST_QUEUES, clock=open_clock())
     try:
         center.start()
         carrier.start()
@@ -162,9 +173,16 @@ async def carrier(site: Site, http: aiohttp.ClientSession) -> AsyncIterator[Test
 
 
 @contextlib.asynccontextmanager
-async def running_app(site: Site, live: LiveConfig) -> AsyncIterator[StasisApplication]:
-    """The Stasis app, in this process, connected to the ServiceCenter's Asterisk."""
-    application = build_app(site.app_settings, live)
+async def running_app(
+    site: Site,
+    live: LiveConfig,
+    *,
+    clock: Callable[[], float] | None = None,
+    records: Records | None = None,
+) -> AsyncIterator[StasisApplication]:
+    """The Stasis app, in this process, connected to the ServiceCenter's Asterisk; its clock
+    at `OPEN_AT` unless the test gives one."""
+    application = build_app(site.app_settings, live, clock=clock or open_clock(), records=records)
     task = asyncio.create_task(application.run())
     async with asyncio.timeout(10):
         await application.ready.wait()

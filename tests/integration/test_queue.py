@@ -34,11 +34,11 @@ from stadtruf.core.queue_prompts import (
     whisper,
 )
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, Service, apply_reload, build_service
+from stadtruf.service import LiveConfig, Records, Service, apply_reload, build_service
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 from stadtruf.testcall import OutboundCall, TestCarrier
-from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
+from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site, open_clock
 from tests.integration.phones import Phones
 from tests.integration.support import Observer, eventually, on_channel, playback
 from tests.support.tones import send_tone, tone_passes
@@ -52,6 +52,9 @@ async def queue_service(
     agents: AgentsConfig = TEST_QUEUES,
     agent_state: AgentStateFile | None = None,
     live: LiveConfig | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+    records: Records | None = None,
 ) -> AsyncIterator[Service]:
     service = build_service(
         site.app_settings,
@@ -60,6 +63,8 @@ async def queue_service(
         callbacks=CallbackStore(tmp_path / "callbacks.jsonl"),
         logged_in=logged_in,
         agent_state=agent_state,
+        clock=clock or open_clock(),
+        records=records,
     )
     task = asyncio.create_task(service.app.run())
     try:

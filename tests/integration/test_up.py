@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from stadtruf.testcall import TestCarrier
+from tests.integration.conftest import OPEN_AT
 from tests.support.addresses import address_in_test_net
 
 CENTER, CARRIER, PHONES = address_in_test_net(31), address_in_test_net(32), address_in_test_net(33)
@@ -68,7 +69,9 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = dict(os.environ, STADTRUF_RUN_DIR=str(tmp_path), STADTRUF_API_TOKEN=API_TOKEN)
     env.pop("STADTRUF_ARI_PASSWORD", None)
     process = await start_up(
-        env, "--address", CENTER, "--carrier-address", CARRIER, "--agents-address", PHONES
+        env,
+        *("--clock-start", OPEN_AT),  # the app's clock at an open time: the menu answers
+        *("--address", CENTER, "--carrier-address", CARRIER, "--agents-address", PHONES),
     )
     try:
         await connected(process)

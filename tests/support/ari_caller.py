@@ -93,6 +93,10 @@ def playback_finished(playback_id: str, channel_id: str = CHANNEL) -> Event:
     )
 
 
+# Wednesday 3 June 2026, 10:00 Berlin: every sample client is open (opening hours).
+OPEN_TIME = 1_780_473_600.0
+
+
 class AriCaller:
     """One call on the ARI driver; `await run(keys)` plays the caller to the call's end."""
 
@@ -104,7 +108,7 @@ class AriCaller:
         caller: str = "",
         caller_name: str = "",
         diversion: str | None = None,
-        clock: Callable[[], float] = lambda: 1_700_000_000.0,
+        clock: Callable[[], float] = lambda: OPEN_TIME,
     ) -> None:
         self.ari = FakeAri()
         channel: dict[str, Any] = {

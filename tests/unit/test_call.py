@@ -18,7 +18,7 @@ from ari_app.call import TRANSFER_CONTEXT, _loop_timers, log_happened
 from ari_app.errors import AriNotFound
 from stadtruf.config import load
 from stadtruf.core.lifecycle import Arrived, Ended, Happened, KeyPressed, RouteChosen
-from tests.support.ari_caller import CHANNEL, AriCaller, channel_event
+from tests.support.ari_caller import CHANNEL, OPEN_TIME, AriCaller, channel_event
 
 ROOT = Path(__file__).parents[2]
 CONFIG = load(ROOT / "config")
@@ -45,10 +45,13 @@ async def test_a_call_is_answered_played_and_queued_in_order() -> None:
 
 
 async def test_life_events_reach_the_sink_with_the_injected_clock() -> None:
-    ticks = iter(range(100, 200))
+    start = int(OPEN_TIME)  # a time the line is open (the flow reads the clock at arrival)
+    ticks = iter(range(start, start + 100))
     caller = AriCaller(CONFIG, dialled=BOTTROP, caller="02041555001", clock=lambda: next(ticks))
     await caller.run(["4"])
-    assert [h.at for h in caller.happened] == list(range(100, 100 + len(caller.happened)))
+    # The first tick went to the arrival's opening-hours check.
+    expected = range(start + 1, start + 1 + len(caller.happened))
+    assert [h.at for h in caller.happened] == list(expected)
     assert {h.call_id for h in caller.happened} == {CHANNEL}
     assert caller.events[0] == Arrived(BOTTROP, "02041555001")
     assert KeyPressed("4", "main") in caller.events

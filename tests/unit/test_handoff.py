@@ -9,6 +9,7 @@ from typing import Any
 from ari_app.application import CallContext
 from ari_app.events import parse_event
 from ari_app.handoff import QueueRequest, WaitingRoom, queue_bridge_id
+from stadtruf.core.lifecycle import Ended, Happened, Queued
 
 
 class FakeRest:
@@ -58,3 +59,35 @@ async def test_a_call_cancelled_while_waiting_to_leave_still_removes_its_bridge(
         await t2
     await t1
     assert rest.bridges == set()
+
+
+async def test_the_waiting_room_reports_queued_and_one_end() -> None:
+    rest = FakeRest()
+    rest.slow_destroy.set()
+    seen: list[Happened] = []
+    room = WaitingRoom(seen.append, clock=lambda: 100.0)
+    call = CallContext(rest, {"id": "c1"}, ())  # type: ignore[arg-type]
+    task = asyncio.create_task(room.wait_for_agent(call, QueueRequest("vermittlung", "de")))
+    await asyncio.sleep(0.01)
+    call.events.put_nowait(hangup("c1"))
+    await task
+    assert [(h.call_id, h.at, h.event) for h in seen] == [
+        ("c1", 100.0, Queued("vermittlung")),
+        ("c1", 100.0, Ended("caller")),
+    ]
+
+
+async def test_the_waiting_room_ends_a_closed_lines_message_call() -> None:
+    # Without a callback list there is nowhere to put the message: the call ends.
+    hung_up: list[str] = []
+
+    class Rest(FakeRest):
+        async def hangup(self, channel_id: str) -> None:
+            hung_up.append(channel_id)
+
+    seen: list[Happened] = []
+    room = WaitingRoom(seen.append, clock=lambda: 100.0)
+    call = CallContext(Rest(), {"id": "c1"}, ())  # type: ignore[arg-type]
+    await room.wait_for_agent(call, QueueRequest("vermittlung", "de", closed_action="callback"))
+    assert hung_up == ["c1"]
+    assert [h.event for h in seen] == [Ended("system")]
