@@ -36,11 +36,15 @@ from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_s
 from stadtruf.config import load_site
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts
+from stadtruf.service import LiveConfig, build_app, install_prompts, running_clock
 
 PLAN = AddressPlan(servicecenter="127.0.0.41", carrier="127.0.0.42", agents="127.0.0.43")
 NATIVE_NUMBER = "0999100"
 CALLER = "02041555999"
+
+# The app's clock during a run: a Wednesday morning, so the sample clients are open and every
+# run measures the same flow whatever the time of day (their opening hours are 7:30-18:00).
+OPEN_AT = "2026-06-03T10:00"
 
 
 @dataclass
@@ -146,6 +150,7 @@ async def measure(args: argparse.Namespace) -> list[Result]:
         app = build_app(
             AriSettings(center.settings.ari_url, "stadtruf", password),
             LiveConfig(sample_config_dir(), config),
+            clock=running_clock(OPEN_AT),
         )
         task = asyncio.create_task(app.run())
         await asyncio.wait_for(app.ready.wait(), 10)

@@ -39,7 +39,7 @@ import structlog
 
 from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
-from benchmarks.calls import NATIVE_NUMBER, native_dialplan, sipp_command
+from benchmarks.calls import NATIVE_NUMBER, OPEN_AT, native_dialplan, sipp_command
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import (
@@ -52,7 +52,7 @@ from stadtruf.config import load
 from stadtruf.config.capacity import Capacity
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts
+from stadtruf.service import LiveConfig, build_app, install_prompts, running_clock
 
 # Its own addresses, clear of `./dev up` (127.0.0.1-3), the tests (.21-.35) and benchmarks.calls.
 PLAN = AddressPlan(servicecenter="127.0.0.51", carrier="127.0.0.52", agents="127.0.0.53")
@@ -217,6 +217,7 @@ async def measure(args: argparse.Namespace, capacity: Capacity) -> tuple[list[Ou
         app = build_app(
             AriSettings(center.settings.ari_url, ARI_USER, password),
             LiveConfig(sample_config_dir(), config),
+            clock=running_clock(OPEN_AT),
         )
         task = asyncio.create_task(app.run())
         await asyncio.wait_for(app.ready.wait(), 10)
