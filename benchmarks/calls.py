@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance
 from stadtruf.asterisk.topology import AddressPlan, rootfs_path, servicecenter_settings
 from stadtruf.config import load_site
+from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
 from stadtruf.service import LiveConfig, build_app, install_prompts, running_clock
@@ -118,9 +120,12 @@ def sipp_command(
     ]
 
 
-def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tuple[int, int, float]:
+def sipp(
+    number: str, calls: int, rate: int, hold: float, workdir: Path, extra: Sequence[str] = ()
+) -> tuple[int, int, float]:
+    """Successful and failed calls and the mean answer time; `extra`: more SIPp options."""
     stats = workdir / f"{number}.csv"
-    cmd = sipp_command(PLAN, number, calls, rate, hold, stats)
+    cmd = [*sipp_command(PLAN, number, calls, rate, hold, stats), *extra]
     subprocess.run(cmd, cwd=workdir, capture_output=True, timeout=calls / rate + hold + 120)
     with stats.open() as f:
         rows = list(csv.DictReader(f, delimiter=";"))
@@ -131,27 +136,32 @@ def sipp(number: str, calls: int, rate: int, hold: float, workdir: Path) -> tupl
     return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"]), answer_ms
 
 
-async def measure(args: argparse.Namespace) -> list[Result]:
+def start_servicecenter(
+    workdir: Path, hold: float
+) -> tuple[AsteriskInstance, AriSettings, ServiceCenterConfig]:
+    """The ServiceCenter's Asterisk on `PLAN` with the sample config (and the native number),
+    started; the caller stops it. Returns it, the app's ARI settings and the config."""
     config = load_site(sample_config_dir()).config
     greeting = config.clients["bottrop"].greeting
     assert greeting is not None
     password = secrets.token_urlsafe(18)
-    workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
     settings = servicecenter_settings(
         PLAN, password, numbers_conf(config, None), capacity=config.service_center.capacity
     )
     files = dict(settings.files)
-    files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), args.hold)
+    files["stadtruf-numbers.conf"] = native_dialplan(media_uri(greeting, "de"), hold)
     center = AsteriskInstance(replace(settings, files=files), workdir / "servicecenter")
     install_prompts(config, center.directory, rootfs_path())
     center.start()
+    return center, AriSettings(center.settings.ari_url, "stadtruf", password), config
+
+
+async def measure(args: argparse.Namespace) -> list[Result]:
+    workdir = Path(tempfile.mkdtemp(prefix="stadtruf-bench-"))
+    center, ari, config = start_servicecenter(workdir, args.hold)
     results = []
     try:
-        app = build_app(
-            AriSettings(center.settings.ari_url, "stadtruf", password),
-            LiveConfig(sample_config_dir(), config),
-            clock=running_clock(OPEN_AT),
-        )
+        app = build_app(ari, LiveConfig(sample_config_dir(), config), clock=running_clock(OPEN_AT))
         task = asyncio.create_task(app.run())
         await asyncio.wait_for(app.ready.wait(), 10)
         for name, number in (("native dialplan", NATIVE_NUMBER), ("stadtruf (115)", "115")):
