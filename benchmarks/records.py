@@ -164,6 +164,7 @@ async def one_run(
         run.successful, run.failed, run.answer_ms = await asyncio.to_thread(
             drive, run.calls, args, rundir
         )
+        probe.cancel()  # the lag while calls ran; the CPU goes on until all is written
         for _ in range(int(IDLE_TIMEOUT_S / 0.1)):  # the app's last events of the last calls
             if not app.active_calls:
                 break
