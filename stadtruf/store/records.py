@@ -78,6 +78,7 @@ class RecordStore:
         heartbeat_s: float = 10.0,
         retry_s: float = 1.0,
         batch_max: int = 1000,
+        linger_s: float = 0.2,
     ) -> None:
         self.engine = engine
         self._caller_number: CallerNumberStorage = caller_number
@@ -86,6 +87,10 @@ class RecordStore:
         self._heartbeat_s = heartbeat_s
         self._retry_s = retry_s
         self._batch_max = batch_max
+        # After the first event, wait this long for more: one transaction per call's burst of
+        # events (arrived, origin, menu, …) instead of one per event. The row still exists
+        # within a fraction of a second of the call's arrival.
+        self._linger_s = linger_s
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._open: dict[str, CallRecord] = {}  # calls up, or written not yet
         self._dirty: set[str] = set()
@@ -190,11 +195,13 @@ class RecordStore:
                 time.sleep(self._retry_s)
 
     def _take(self, timeout: float) -> list[_Item]:
-        """What has queued up: waits up to `timeout` for the first item, not for the rest."""
+        """What has queued up: the first item within `timeout`, then more for `linger_s`."""
         try:
             items = [self._queue.get(timeout=timeout)]
         except queue.Empty:
             return []
+        if not isinstance(items[0], _Stop | _Flush):
+            time.sleep(self._linger_s)
         while len(items) < self._batch_max:
             try:
                 items.append(self._queue.get_nowait())
