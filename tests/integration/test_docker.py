@@ -55,9 +55,9 @@ from tests.support.addresses import address_in_test_net
 
 # Clear of the rootfs instances (.21-.23) and test_up (.31-.35): all may run in one session.
 DOCKER_PLAN = AddressPlan(
-    servicecenter=address_in_test_net(41),
-    carrier=address_in_test_net(42),
-    agents=address_in_test_net(43),
+    servicecenter=address_in_test_net(61),
+    carrier=address_in_test_net(62),
+    agents=address_in_test_net(63),
 )
 CACHE = Path.home() / ".cache" / "stadtruf"
 
