@@ -53,6 +53,7 @@ from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vo
     _transfer_target,
 )
 from stadtruf.config.hours import HoursConfig
+from stadtruf.config.knowledge import KNOWLEDGE_DESCRIPTION, Knowledge
 from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
 from stadtruf.core.record import CallerNumberStorage
 
@@ -329,6 +330,7 @@ class Client(Frozen):
     billing: Billing | None = Field(
         default=None, description="Abrechnung je Monat (stadtruf report); ohne: keine Rechnung"
     )
+    knowledge: Knowledge = Field(default_factory=FrozenMap, description=KNOWLEDGE_DESCRIPTION)
 
     @property
     def language(self) -> str:
