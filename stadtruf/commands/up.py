@@ -22,6 +22,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
+from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
@@ -140,6 +141,12 @@ def up(args: argparse.Namespace) -> int:
             agent_phones_settings(plan, password, endpoints), run_dir() / "testagents"
         )
     try:
+        agent_ids = [a.id for a in agents.agents] if agents is not None else []
+        web, tls = server_extras(config, agent_ids, plan.servicecenter)
+    except WebSetupError as exc:
+        print(f"stadtruf up: {exc}", file=sys.stderr)
+        return 1
+    try:
         rootfs = rootfs_path()
         clock = running_clock(args.clock_start)
         install_prompts(config, center.directory, rootfs, agents=agents, clock=clock)
@@ -185,6 +192,8 @@ def up(args: argparse.Namespace) -> int:
                 port=args.api_port,
                 passwords={e.id: e.password for e in endpoints},
                 overrides=overrides,
+                web=web,
+                ssl_context=tls,
             )
             refresh = closed_prompt_refresher(
                 live, center.directory, rootfs, clock, overrides.current

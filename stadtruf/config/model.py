@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from stadtruf.config.api import ApiConfig
 from stadtruf.config.capacity import Capacity
 from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vocabulary
     AreaCode,
@@ -448,6 +449,7 @@ class ServiceCenter(Frozen):
         default=ServiceLevelSettings(),
         description="Service-Level-Ziel für Kunden ohne eigenes und Grenze der Kurzaufleger",
     )
+    api: ApiConfig = Field(default=ApiConfig(), description="HTTPS und Anmeldung der API/Web")
 
 
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client
