@@ -193,19 +193,19 @@ class WebUi:
         token = secrets.token_urlsafe(32)
         self.sessions[token] = Session(user, secrets.token_urlsafe(32), self.clock() + SESSION_S)
         log.info("web.login", user=user.name, role=user.role)
-        response = web.HTTPSeeOther(home(user))
+        response = _see_other(home(user))
         response.set_cookie(
             COOKIE, token, httponly=True, secure=True, samesite="Strict", path="/ui/"
         )
-        raise response
+        return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         self._require_same_origin(request)
         self._check_csrf(request, await request.post())
         self.sessions.pop(request.cookies.get(COOKIE, ""), None)
-        response = web.HTTPSeeOther("/ui/login")
+        response = _see_other("/ui/login")
         response.del_cookie(COOKIE, path="/ui/")
-        raise response
+        return response
 
     def _check_csrf(self, request: web.Request, form: Mapping[str, Any]) -> None:
         given = request.headers.get("X-CSRF-Token") or form.get("csrf")
@@ -312,6 +312,11 @@ class WebUi:
             raise ApiError(404, "unknown action")
         log.info("web.agent_action", agent=agent_id, action=action, by=user.name)
         return web.json_response(self.data.agent(agent_id), headers=SECURITY_HEADERS)
+
+
+def _see_other(location: str) -> web.Response:
+    # Returned, not raised: the error middleware would rebuild a raised one without cookies.
+    return web.Response(status=303, headers={"Location": location, **SECURITY_HEADERS})
 
 
 def _need_login(logged_in: bool) -> None:
