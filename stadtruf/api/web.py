@@ -12,7 +12,8 @@ field `csrf`). Logins go through the same `Throttle` as the API's Basic/Bearer c
     GET  /ui/agent/{id}                an agent's screen (that agent, or a supervisor)
     GET  /ui/events/wallboard          Server-Sent Events: the wallboard's JSON on each change
     GET  /ui/events/agent/{id}         Server-Sent Events: the agent screen's JSON
-    POST /ui/agent/{id}/{ready|pause|logout|login}   pause takes {"reason": "..."}
+    POST /ui/agent/{id}/{ready|pause|logout|login|transfer}   pause takes {"reason": "..."},
+                                       transfer {"number": "..."} (one of the client's offices)
     GET  /ui/static/{file}             script and stylesheet
 """
 
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from aiohttp import web
@@ -36,6 +37,7 @@ from stadtruf.api.routes import QueueControl, pause_reason
 from stadtruf.api.web_data import ScreenData
 from stadtruf.api.web_pages import agent_page, login_page, wallboard_page
 from stadtruf.core.lockout import Throttle
+from stadtruf.core.screens import may_transfer
 from stadtruf.core.web_access import Page, User, check_login, home, may, same_origin
 from stadtruf.core.web_access import token_matches as csrf_ok
 
@@ -285,6 +287,16 @@ class WebUi:
 
     # --- actions -------------------------------------------------------------------------
 
+    async def _transfer(self, agent_id: str, number: object) -> None:
+        offices = self.data.offices(self.data.call_client(agent_id))
+        if not isinstance(number, str) or not may_transfer(offices, number):
+            raise ApiError(400, "number: not one of this client's offices")
+        control = self.control
+        if not isinstance(control, Transfers):
+            raise ApiError(404, "transfers are not available")
+        if not await control.transfer(agent_id, number):
+            raise ApiError(409, "agent is not talking to a caller")
+
     async def act(self, request: web.Request) -> web.Response:
         agent_id, action = request.match_info["id"], request.match_info["action"]
         self._require_same_origin(request)
@@ -308,10 +320,17 @@ class WebUi:
             await self.control.logout(agent_id)
         elif action == "login":
             await self.control.login(agent_id)
+        elif action == "transfer":
+            await self._transfer(agent_id, body.get("number"))
         else:
             raise ApiError(404, "unknown action")
         log.info("web.agent_action", agent=agent_id, action=action, by=user.name)
         return web.json_response(self.data.agent(agent_id), headers=SECURITY_HEADERS)
+
+
+@runtime_checkable
+class Transfers(Protocol):
+    async def transfer(self, agent: str, number: str) -> bool: ...
 
 
 def _see_other(location: str) -> web.Response:

@@ -10,6 +10,7 @@ from typing import Any
 from stadtruf.api.metrics import LiveFigures
 from stadtruf.config import ServiceCenterConfig
 from stadtruf.config.knowledge import links_for
+from stadtruf.config.model import TransferAction, walk
 from stadtruf.core import screens
 from stadtruf.core.queue import QueueState
 
@@ -78,4 +79,32 @@ class ScreenData:
             links,
             privacy,
             self.book.recent.get(agent_id, ()),
+            self.offices(client_id),
         )
+
+    def offices(self, client_id: str | None) -> list[screens.Office]:
+        """The client's menu transfer targets (numbers), named by their topic."""
+        config = self.config()
+        client = config.clients.get(client_id or "")
+        if client is None:
+            return []
+        names = self.names()
+        offices: dict[str, screens.Office] = {}
+        for _, action in walk(client, TransferAction):
+            if "/" in action.transfer:  # an endpoint (PJSIP/…), not an office's number
+                continue
+            label = names.topic(action.topic) if action.topic else "Amt"
+            offices.setdefault(action.transfer, screens.Office(label, action.transfer))
+        return list(offices.values())
+
+    def call_client(self, agent_id: str) -> str | None:
+        """The client of the call the agent has now (for the transfer check)."""
+        state = self.snapshot()
+        agent = state.agents.get(agent_id)
+        if agent is None or agent.call is None:
+            return None
+        record = self.book.open_call(agent.call)
+        if record is not None and record.client:
+            return record.client
+        caller = state.callers.get(agent.call)
+        return caller.client if caller is not None else None

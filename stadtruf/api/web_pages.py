@@ -78,6 +78,7 @@ def agent_page(agent_id: str, user: User, csrf: str) -> str:
 <button type="button" data-action="login" class="secondary">Anmelden (Warteschlange)</button>
 </div><p id="action-error" class="error" role="alert"></p></section>
 <section id="call-box"><h2>Aktueller Anruf</h2><div id="call"><p>Kein Anruf</p></div>
+<div id="offices" class="actions"></div>
 <h3>Wissen</h3><ul id="knowledge"></ul></section>
 <section><h2>Letzte Anrufe</h2><table id="recent"></table></section>
 </main>"""

@@ -152,6 +152,19 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Office:
+    """A number the agent may send the caller on to: the client's menu transfer targets."""
+
+    label: str
+    number: str
+
+
+def may_transfer(offices: Iterable[Office], number: str) -> bool:
+    """Only to one of the current call's client's offices (the toll-fraud allow-list)."""
+    return any(o.number == number for o in offices)
+
+
+@dataclass(frozen=True)
 class Privacy:
     storage: CallerNumberStorage = "area_code"
     area_codes: tuple[str, ...] = ()
@@ -191,9 +204,11 @@ def agent_screen(
     links: Iterable[Link],
     privacy: Privacy,
     recent: Iterable[CallRecord],
+    offices: Iterable[Office] = (),
 ) -> dict[str, Any] | None:
     """The agent's screen: its state, the call that rings or is talked to, the knowledge
-    links for it, and its last calls today. None for an unknown agent."""
+    links for it, the offices it may be sent on to (while talking), and its last calls
+    today. None for an unknown agent."""
     agent = state.agents.get(agent_id)
     if agent is None:
         return None
@@ -226,6 +241,9 @@ def agent_screen(
         "call": call,
         "knowledge": [{"title": x.title, "url": x.url, "phone": x.phone} for x in links]
         if call is not None
+        else [],
+        "offices": [{"label": o.label, "number": o.number} for o in offices]
+        if call is not None and view["status"] == "busy"
         else [],
         "recent": [
             {

@@ -5,9 +5,10 @@ through the login form, both fed by Server-Sent Events from the running app. A B
 caller dials 115 and presses 0 (Vermittlung): the call must be on the wallboard, with its
 town, within a second; agent-101's phone rings (the test answers it only after the screen
 showed town, topic and knowledge links). Then the agent pauses on the screen: the next
-caller waits and agent-101's phone stays silent. The wallboard's service level must equal
-the report's figure for the same calls, from the call records. Screenshots in
-build/artifacts/.
+caller waits and agent-101's phone stays silent. Before that, the agent sends the first
+caller on to Bottrop's office with the screen's transfer button. The wallboard's service
+level must equal the report's figure for the same calls, from the call records. Screenshots
+in build/artifacts/.
 """
 
 from __future__ import annotations
@@ -81,20 +82,44 @@ def login(driver: Any, base: str, page: str, name: str) -> None:
     )
 
 
-def text_of(driver: Any, element_id: str) -> str:
-    from selenium.common.exceptions import NoSuchElementException
-    from selenium.webdriver.common.by import By
+# The pages re-render from every pushed view (at least each second, as waits tick): element
+# handles go stale, so the tests read and click through one script call each, atomically.
 
-    try:
-        return str(driver.find_element(By.ID, element_id).text)
-    except NoSuchElementException:
-        return ""
+
+def text_of(driver: Any, element_id: str) -> str:
+    script = "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';"
+    return str(driver.execute_script(script, element_id))
 
 
 def waiting_rows(driver: Any) -> list[tuple[str, str]]:
     """The wallboard's waiting lines as (client, text)."""
-    rows = driver.find_elements("css selector", "tr.waiting-line")
-    return [(str(r.get_attribute("data-client")), str(r.text)) for r in rows]
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('tr.waiting-line')]"
+        ".map(r => [r.dataset.client, r.innerText]);"
+    )
+    return [(str(c), str(t)) for c, t in rows]
+
+
+def links_of(driver: Any) -> list[tuple[str, str]]:
+    links = driver.execute_script(
+        "return [...document.querySelectorAll('#knowledge a.knowledge')]"
+        ".map(a => [a.innerText, a.href]);"
+    )
+    return [(str(t), str(h)) for t, h in links]
+
+
+def click(driver: Any, selector: str) -> bool:
+    script = "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;"
+    return bool(driver.execute_script(script, selector))
+
+
+def level_shown(driver: Any, client: str) -> float | None:
+    value = driver.execute_script(
+        "const e = document.querySelector(`.level[data-client=${arguments[0]}]`);"
+        "return e ? e.dataset.percent : '';",
+        client,
+    )
+    return float(value) if value else None
 
 
 def pause_on_screen(driver: Any, reason: str) -> None:
@@ -152,7 +177,6 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
     tmp_path: Path,
     browsers: list[Any],
 ) -> None:
-    from selenium.webdriver.common.by import By
 
     board, screen = browsers
     clock = open_clock()
@@ -171,7 +195,7 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
                 assert await in_thread(text_of, screen, "state") == "Bereit"
 
                 # 1. A real call to 115 from a Bottrop number: on the wallboard within 1 s.
-                call, channel = await queued(carrier, observer, "115", "02041555801")
+                call, _ = await queued(carrier, observer, "115", "02041555801")
                 queued_at = time.monotonic()
                 await in_thread(
                     wait_browser,
@@ -195,12 +219,9 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
                 assert await in_thread(text_of, screen, "call-topic") == "Vermittlung"
                 assert "02041" in await in_thread(text_of, screen, "call-origin")
                 assert await in_thread(text_of, screen, "call-caller") == "02041…"
-                links = await in_thread(
-                    screen.find_elements, By.CSS_SELECTOR, "#knowledge a.knowledge"
-                )
-                titles = [link.text for link in links]
-                assert titles == ["Telefonbuch der Stadtverwaltung Bottrop"]
-                assert links[0].get_attribute("href").startswith("https://www.bottrop.de/")
+                links = await in_thread(links_of, screen)
+                assert [title for title, _ in links] == ["Telefonbuch der Stadtverwaltung Bottrop"]
+                assert links[0][1].startswith("https://www.bottrop.de/")
                 await in_thread(screen.save_screenshot, str(ARTIFACTS / "agent-screen-ring.png"))
                 await in_thread(board.save_screenshot, str(ARTIFACTS / "wallboard-call.png"))
 
@@ -212,12 +233,30 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
                 await in_thread(
                     wait_browser, screen, lambda d: text_of(d, "state") == "Im Gespräch", 5.0
                 )
-                await call.hangup()
-                await observer.wait_for(on_channel(channel, "ChannelDestroyed"), since=since)
+                # The agent sends the caller on to Bottrop's office (Abfall) from the screen.
+                button = "button.transfer[data-number='0204170350']"
+                await in_thread(
+                    lambda: wait_browser(screen, lambda d: d.execute_script(
+                        "return !!document.querySelector(arguments[0]);", button
+                    ))
+                )  # fmt: skip
+                await in_thread(
+                    lambda: screen.save_screenshot(str(ARTIFACTS / "agent-screen-talking.png"))
+                )
+                assert await in_thread(click, screen, button)
+                incoming = await asyncio.wait_for(carrier.incoming.get(), 15)
+                office = incoming.raw["channel"]
+                assert office["dialplan"]["exten"] == "0204170350"
+                assert office["channelvars"]["X_ORIGIN_CITY"] == "Bottrop"
+                assert office["caller"]["number"] == "02041555801"
                 await observer.wait_for(
                     lambda e: e.type == "BridgeDestroyed" and e.bridge_id == bridge, since=since
                 )
+                await eventually(lambda: ring.channel_id in phones.ended)
                 await eventually(lambda: queue.state.agents["agent-101"].status == "ready")
+                await carrier.rest.answer(office["id"])
+                await carrier.rest.hangup(office["id"])
+                await call.wait_ended()
 
                 # 3. Pause on the screen: the next caller waits, the phone stays silent.
                 await in_thread(pause_on_screen, screen, "Mittagspause")
@@ -245,17 +284,15 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
                 await observer.wait_for(on_channel(channel2, "ChannelDestroyed"), since=since)
 
                 # 4. Today's service level on the wallboard: one answered in time of two.
-                def level_shown(d: Any) -> float | None:
-                    levels = d.find_elements(By.CSS_SELECTOR, ".level[data-client=bottrop]")
-                    value = levels[0].get_attribute("data-percent") if levels else ""
-                    return float(value) if value else None
-
-                await in_thread(wait_browser, board, lambda d: level_shown(d) == 50.0, 10.0)
-                shown = await in_thread(level_shown, board)
+                await in_thread(
+                    wait_browser, board, lambda d: level_shown(d, "bottrop") == 50.0, 10.0
+                )
+                shown = await in_thread(level_shown, board, "bottrop")
                 await in_thread(board.save_screenshot, str(ARTIFACTS / "wallboard-level.png"))
                 await in_thread(screen.save_screenshot, str(ARTIFACTS / "agent-screen-paused.png"))
                 recent = await in_thread(text_of, screen, "recent")
                 assert "Bottrop" in recent and "angenommen" in recent
+                assert "weiterverbunden" not in recent  # answered first, then sent on
     finally:
         await asyncio.to_thread(records.close)
 
@@ -265,10 +302,13 @@ async def test_a_real_call_on_the_wallboard_and_the_agent_screen(
     engine = records_db.connect(url)
     try:
         tally = Tally()
-        for fact in facts(engine, start, end, "bottrop"):
+        calls = list(facts(engine, start, end, "bottrop"))
+        for fact in calls:
             tally.add(fact, Rules(threshold_s=30))
     finally:
         engine.dispose()
+    sent_on = [(c.outcome, c.transferred_by, c.transfer_target) for c in calls if c.talk_s]
+    assert sent_on == [("answered", "agent", "0204170350")]
     report = figures(tally)
     assert report.offered == 2
     assert report.service_level is not None

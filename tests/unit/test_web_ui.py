@@ -307,3 +307,21 @@ async def test_the_wallboard_shows_who_waits_per_client_and_topic(web: Web) -> N
     )
     assert line["longest_s"] == 10
     assert {a["id"]: a["text"] for a in board["agents"]}["agent-101"] == "Abgemeldet"
+
+
+async def test_a_transfer_only_to_the_clients_offices(web: Web) -> None:
+    anna = await web.login("agent-101")
+    token = await web.csrf(anna, "/ui/agent/agent-101")
+    headers = {**anna, **web.origin(), "X-CSRF-Token": token}
+    url = web.base + "/ui/agent/agent-101/transfer"
+    async with web.session.post(url, headers=headers, json={"number": "0204170350"}) as r:
+        assert r.status == 400  # no call: no client, no offices
+    for event in (AgentRegistered("agent-101", now=1), AgentLoggedIn("agent-101", now=1)):
+        web.control.apply(event)
+    web.control.apply(CallerJoined("c1", "kfz", "bottrop", now=90))  # agent-101's skill
+    for number in ("0900123456", "0049301234", "0203283-0", ""):
+        async with web.session.post(url, headers=headers, json={"number": number}) as r:
+            assert r.status == 400, number
+    # Bottrop's office; the fake control has no transfer: the check passed, then 404.
+    async with web.session.post(url, headers=headers, json={"number": "0204170350"}) as r:
+        assert r.status == 404, await r.text()

@@ -107,8 +107,8 @@ function csrf() {
   return document.querySelector('meta[name="csrf-token"]').content;
 }
 
-async function act(agent, action) {
-  const body = action === "pause" ? { reason: document.getElementById("pause-reason").value } : {};
+async function act(agent, action, extra) {
+  const body = action === "pause" ? { reason: document.getElementById("pause-reason").value } : (extra || {});
   const error = document.getElementById("action-error");
   error.textContent = "";
   const response = await fetch(`/ui/agent/${encodeURIComponent(agent)}/${action}`, {
@@ -152,6 +152,13 @@ function renderAgent(data) {
     k.phone ? el("span", { class: "phone" }, ` ☎ ${k.phone}`) : ""));
   document.getElementById("knowledge").replaceChildren(
     ...(links.length ? links : [el("li", { class: "calm" }, call ? "Keine Links hinterlegt" : "–")]));
+  const agentId = document.getElementById("agent").dataset.agent;
+  document.getElementById("offices").replaceChildren(...data.offices.map((o) => {
+    const button = el("button", { type: "button", class: "transfer", "data-number": o.number },
+      `Weiterverbinden: ${o.label} (${o.number})`);
+    button.addEventListener("click", () => act(agentId, "transfer", { number: o.number }));
+    return button;
+  }));
   const head = el("tr", {}, el("th", {}, "Zeit"), el("th", {}, "Stadt"), el("th", {}, "Thema"),
     el("th", {}, "Gespräch"), el("th", {}, "Ergebnis"));
   document.getElementById("recent").replaceChildren(head, ...data.recent.map((r) => el("tr", {},
