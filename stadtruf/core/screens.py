@@ -223,6 +223,8 @@ def agent_screen(
             waited = elapsed_s(caller.arrived, now)
         elif record is not None and record.wait_s is not None:
             waited = int(record.wait_s)
+        elif record is not None and record.queued_at is not None and record.answered_at:
+            waited = elapsed_s(record.queued_at, record.answered_at)
         call = {
             "id": agent.call,
             "client": client,

@@ -25,10 +25,20 @@ from stadtruf.core.queue import (
     AgentRegistered,
     CallerJoined,
     QueueState,
+    RingAnswered,
     new_queue,
     step,
 )
-from stadtruf.core.screens import CallBook, Link, Names, Privacy, agent_screen, wallboard
+from stadtruf.core.screens import (
+    CallBook,
+    Link,
+    Names,
+    Office,
+    Privacy,
+    agent_screen,
+    may_transfer,
+    wallboard,
+)
 from stadtruf.core.service_level import Target
 
 CONFIG = AgentsConfig.model_validate(
@@ -112,6 +122,24 @@ def test_the_agent_screen_while_the_phone_rings() -> None:
     assert (
         agent_screen(ringing_state(), "agent-999", 14, AT, None, NAMES, (), Privacy(), ()) is None
     )
+
+
+def test_while_talking_the_wait_is_until_the_answer() -> None:
+    book = CallBook()
+    for happened in (*life("c1", "02041123"), Happened("c1", AT + 9, AgentAnswered("agent-101"))):
+        book.record(happened)
+    state, _ = step(ringing_state(), RingAnswered("agent-101", "c1", now=19))
+    record = book.open_call("c1")
+    offices = [Office("Abfall", "0204170350")]
+    busy = agent_screen(state, "agent-101", 20, AT + 20, record, NAMES, (), Privacy(), (), offices)
+    assert busy is not None and busy["agent"]["status"] == "busy"
+    assert busy["call"]["waited_s"] == 7  # queued at +2, answered at +9
+    assert busy["offices"] == [{"label": "Abfall", "number": "0204170350"}]
+    ringing = agent_screen(
+        ringing_state(), "agent-101", 14, AT, record, NAMES, (), Privacy(), (), offices
+    )
+    assert ringing is not None and ringing["offices"] == []  # only while talking
+    assert may_transfer(offices, "0204170350") and not may_transfer(offices, "0900123")
 
 
 def test_the_agents_last_calls_of_the_day() -> None:
