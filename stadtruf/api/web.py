@@ -192,6 +192,9 @@ class WebUi:
             log.warning("web.login_failed", remote=key)
             return _html(login_page("Name oder Passwort falsch."), 401)
         self.throttle.success(key)
+        now = self.clock()
+        for stale in [t for t, x in self.sessions.items() if x.expires < now]:
+            del self.sessions[stale]  # expired sessions go with the next login
         token = secrets.token_urlsafe(32)
         self.sessions[token] = Session(user, secrets.token_urlsafe(32), self.clock() + SESSION_S)
         log.info("web.login", user=user.name, role=user.role)

@@ -160,7 +160,8 @@ def up(args: argparse.Namespace) -> int:
             f"{carrier.settings.sip_uri}, ARI {carrier.settings.ari_url}"
             f"{_agents_summary(agents, endpoints, phones)}; agent state API "
             f"http://{plan.servicecenter}:{args.api_port}/agents (Basic <agent>:<SIP password>, "
-            f"passwords in {_write_passwords(endpoints)}, or Bearer $STADTRUF_API_TOKEN). "
+            f"passwords in {_write_passwords(endpoints)}, or Bearer $STADTRUF_API_TOKEN)"
+            f"{_web_summary(web is not None, tls is not None, plan.servicecenter, args.api_port)}. "
             "Ctrl-C stops.",
             file=sys.stderr,
         )
@@ -249,3 +250,9 @@ def _write_passwords(endpoints: list[AgentEndpoint]) -> Path:
     path.chmod(0o600)
     path.write_text("".join(f"{e.id} {e.password}\n" for e in endpoints))
     return path
+
+
+def _web_summary(on: bool, tls: bool, host: str, port: int) -> str:
+    if not on:
+        return "; web UI off (no users: stadtruf web-user NAME --role supervisor|agent)"
+    return f"; web UI {'https' if tls else 'http'}://{host}:{port}/ui/"
