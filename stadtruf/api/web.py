@@ -186,9 +186,11 @@ class WebUi:
             return _html(login_page(text), 429, {"Retry-After": str(verdict.retry_after_s)})
         form = await request.post()
         name, password = str(form.get("name", "")), str(form.get("password", ""))
+        # Counted as failed before the (slow) check: attempts sent in parallel cannot all
+        # pass the throttle first. A success clears it again.
+        self.throttle.failure(key, self.clock())
         user = await asyncio.to_thread(check_login, self.settings.users, name, password)
         if user is None:
-            self.throttle.failure(key, self.clock())
             log.warning("web.login_failed", remote=key)
             return _html(login_page("Name oder Passwort falsch."), 401)
         self.throttle.success(key)
