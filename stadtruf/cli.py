@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.agi",
     "stadtruf.commands.report",
     "stadtruf.commands.hours",
+    "stadtruf.commands.web_user",
 )
 
 

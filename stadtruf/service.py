@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,14 +34,18 @@ from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_a
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
 from stadtruf.api.hours_routes import add_hours_routes
 from stadtruf.api.metrics import LiveFigures, figure_settings
+from stadtruf.api.web import WebSettings, WebUi
+from stadtruf.api.web_data import ScreenData
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.core.closed import closed_spoken
 from stadtruf.core.hours import BERLIN
 from stadtruf.core.lifecycle import Happened
+from stadtruf.core.lockout import Throttle
 from stadtruf.core.prompts import SpokenText, spoken_texts
 from stadtruf.core.queue_prompts import queue_texts
+from stadtruf.core.screens import CallBook
 from stadtruf.paths import run_dir
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
@@ -220,6 +225,7 @@ class Service:
     app: StasisApplication
     queue: CallDistributor | None  # None without an agents file
     figures: LiveFigures | None = None  # /metrics and /service-level; with the queue
+    book: CallBook | None = None  # the calls' records for the agents' screens; with the queue
 
 
 def build_service(
@@ -248,7 +254,8 @@ def build_service(
     figures = LiveFigures(
         lambda: figure_settings(live.current, distributor.config), wall_clock=clock
     )
-    sink = fan_out(sink, figures.record)
+    book = CallBook()
+    sink = fan_out(sink, figures.record, book.record)
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -270,7 +277,7 @@ def build_service(
                 await distributor.reconfigure(live.agents)
 
         live.on_reloaded.append(take_new_agents)
-    return Service(app, distributor, figures)
+    return Service(app, distributor, figures, book)
 
 
 def prepare_instance(
@@ -323,6 +330,8 @@ class ApiSettings:
     port: int = DEFAULT_PORT
     passwords: Mapping[str, str] = field(default_factory=dict, repr=False)  # agent → SIP pw
     overrides: OverrideStore | None = None  # /hours/overrides (supervisor), if given
+    web: WebSettings | None = None  # the web UI's users; None: no web UI
+    ssl_context: ssl.SSLContext | None = None  # HTTPS (required outside loopback)
 
 
 CLOSED_PROMPTS_EVERY_S = 60.0
@@ -377,12 +386,25 @@ async def run_service(
     queue = service.queue
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
-        if auth.enabled:
-            web_app = make_api(queue, auth, queue.callbacks, queue.clock, service.figures)
+        throttle = Throttle()
+        web_ui = None
+        if api.web is not None and live is not None and service.book is not None:
+            data = ScreenData(queue.snapshot, queue.clock, service.figures, service.book, live)
+            web_ui = WebUi(api.web, data, queue, throttle)
+        if auth.enabled or web_ui is not None:
+            web_app = make_api(
+                queue,
+                auth,
+                queue.callbacks,
+                queue.clock,
+                service.figures,
+                throttle=throttle,
+                web_ui=web_ui,
+            )
             if api.overrides is not None:
                 add_hours_routes(web_app, api.overrides, queue.shared.wall_clock)
             server = ApiServer(web_app)
-            await server.start(api.host, api.port)
+            await server.start(api.host, api.port, ssl_context=api.ssl_context)
         else:
             log.warning(
                 "api.off",

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from ari_app.application import ADOPTED_CONVERSATION, REPLACES, CallContext, StasisApplication
+from ari_app.call import TRANSFER_CONTEXT
 from ari_app.errors import AriNotFound
 from ari_app.events import Event
 from ari_app.handoff import QueueRequest
@@ -31,6 +32,7 @@ from ari_app.queue.rings import AGENT_LEG, Rings, RingTarget
 from ari_app.queue.shared import Announce, Finished, OverflowNow, Shared, Sink, log_happened
 from stadtruf.config.agents import AgentsConfig, OverflowQueue
 from stadtruf.core import queue as q
+from stadtruf.core.lifecycle import Transferred
 from stadtruf.store.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
 from stadtruf.store.callbacks import CallbackStore
 
@@ -178,6 +180,28 @@ class CallDistributor:
 
     async def ready(self, agent: str) -> None:
         await self.shared.settle(q.AgentReady(agent, now=self.clock()))
+
+    async def transfer(self, agent: str, number: str) -> bool:
+        """Send the caller `agent` talks to on to `number` (a configured transfer target,
+        checked by the caller) through the dialplan's transfer context, annotated as usual;
+        the agent's leg is hung up and the agent is free. False: the agent talks to nobody."""
+        conversation = next(
+            (
+                c
+                for c in self.line.conversations()
+                if c.agent == agent and c.talking and not c.ended
+            ),
+            None,
+        )
+        if conversation is None:
+            return False
+        self.shared.tell(conversation.call_id, Transferred(number, "agent"))
+        conversation.caller.ends("transfer")
+        log.info("queue.transferred_from_screen", agent=agent, call=conversation.call_id)
+        await self.rest.continue_in_dialplan(
+            conversation.call_id, context=TRANSFER_CONTEXT, extension=number, priority=1
+        )
+        return True
 
     async def voicemail_audio(self, recording: str) -> bytes | None:
         try:

@@ -16,6 +16,13 @@ Routes (all JSON, all authenticated):
     GET  /service-level          today's service level per client (anyone authenticated)
     GET  /metrics                Prometheus text (supervisor token or STADTRUF_METRICS_TOKEN)
 
+The web UI (`stadtruf.api.web`) is served under /ui/ by the same server, with its own login.
+
+Bad credentials in a loop (Basic, Bearer or the web login, counted per client address) are
+first slowed down, then blocked for a while: 429 with Retry-After (`stadtruf.core.lockout`).
+A request body is at most MAX_BODY bytes (413). Outside loopback the server listens only with
+TLS.
+
 Who may call: the supervisor token (`Authorization: Bearer …`, from `STADTRUF_API_TOKEN`) may
 do everything; an agent authenticates with HTTP Basic, user = agent id, password = their SIP
 password, and may read and change only their own state, read the queues and work the
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import time
 
 import structlog
 from aiohttp import web
@@ -41,6 +49,8 @@ from stadtruf.api.auth import TOKEN_ENV, ApiAuth
 from stadtruf.api.errors import ApiError
 from stadtruf.api.metrics import FigureRoutes, LiveFigures
 from stadtruf.api.routes import PRINCIPAL, Clock, QueueControl, Routes
+from stadtruf.api.web import WebUi
+from stadtruf.core.lockout import Throttle
 from stadtruf.store.callbacks import CallbackStore
 
 log = structlog.get_logger(__name__)
@@ -74,10 +84,21 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 
-def _auth_middleware(auth: ApiAuth) -> Middleware:
+def _auth_middleware(auth: ApiAuth, throttle: Throttle, web_ui: WebUi | None) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if web_ui is not None and web_ui.is_web_path(request.path):
+            return await handler(request)  # the web UI's sessions (`WebUi.middleware`)
         header = request.headers.get("Authorization")
+        key = request.remote or "?"
+        verdict = throttle.check(key, time.monotonic())
+        if not verdict.allowed:
+            log.warning("api.throttled", remote=key, blocked=verdict.blocked, path=request.path)
+            raise ApiError(
+                429,
+                "too many failed attempts, try again later",
+                headers={"Retry-After": str(verdict.retry_after_s)},
+            )
         principal = auth.authenticate(header)
         if principal is None:
             # No credentials values in the log: a password typed into the user field would
@@ -89,7 +110,10 @@ def _auth_middleware(auth: ApiAuth) -> Middleware:
                 remote=request.remote,
                 had_credentials=header is not None,
             )
+            if header is not None:
+                throttle.failure(key, time.monotonic())
             raise ApiError(401, "authentication required", headers={"WWW-Authenticate": CHALLENGE})
+        throttle.success(key)
         request[PRINCIPAL] = principal
         return await handler(request)
 
@@ -102,15 +126,24 @@ def make_api(
     callbacks: CallbackStore | None,
     clock: Clock,
     figures: LiveFigures | None = None,
+    *,
+    throttle: Throttle | None = None,
+    web_ui: WebUi | None = None,
 ) -> web.Application:
     """The API as an aiohttp application. `clock` reads the clock of the engine's `now`.
 
     `callbacks=None`: the callback routes answer 404; `figures=None`: no /metrics and
-    /service-level.
+    /service-level; `web_ui`: the web UI under /ui/ (sharing `throttle`, the lockout of bad
+    credentials, with the API's authentication).
     """
-    if not auth.enabled:
+    if not auth.enabled and web_ui is None:
         log.warning("api.no_credentials", hint=f"set {TOKEN_ENV} or agent passwords")
-    app = web.Application(middlewares=[_errors, _auth_middleware(auth)], client_max_size=MAX_BODY)
+    throttle = throttle if throttle is not None else Throttle()
+    middlewares: list[Middleware] = [_errors]
+    if web_ui is not None:
+        middlewares.append(web_ui.middleware)
+    middlewares.append(_auth_middleware(auth, throttle, web_ui))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     routes = Routes(control, callbacks, clock)
     app.router.add_get("/agents", routes.list_agents)
     app.router.add_get("/agents/{id}", routes.get_agent)
@@ -122,6 +155,8 @@ def make_api(
     app.router.add_get("/callbacks", routes.list_callbacks)
     app.router.add_get("/callbacks/{id}/recording", routes.get_recording)
     app.router.add_post("/callbacks/{id}/done", routes.close_callback)
+    if web_ui is not None:
+        web_ui.add_to(app)
     if figures is not None:
         live = FigureRoutes(figures, control.snapshot, clock)
         app.router.add_get("/metrics", routes.guarded("read_metrics", live.metrics))
@@ -136,6 +171,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class InsecureListen(ValueError):
+    """A non-loopback address without TLS."""
 
 
 class ApiServer:
@@ -159,7 +198,11 @@ class ApiServer:
         if self._runner is not None:
             raise RuntimeError("already started")
         if not is_loopback(host) and ssl_context is None:
-            log.warning("api.exposed_without_tls", host=host, port=port)
+            # Passwords and session cookies in clear text on the network: refused outright.
+            raise InsecureListen(
+                f"{host} ist keine Loopback-Adresse: die API dort nur mit TLS "
+                "(api: tls_certificate/tls_key in service-center.yaml)"
+            )
         runner = web.AppRunner(self.app)
         await runner.setup()
         try:

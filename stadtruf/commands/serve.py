@@ -11,6 +11,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
@@ -98,6 +99,12 @@ def serve(args: argparse.Namespace) -> int:
         for problem in missing:
             print(problem, file=sys.stderr)
         passwords = {e.id: e.password for e in endpoints}
+    try:
+        agent_ids = [a.id for a in agents.agents] if agents is not None else []
+        web, tls = server_extras(config, agent_ids, args.api_address)
+    except WebSetupError as exc:
+        print(f"stadtruf serve: {exc}", file=sys.stderr)
+        return 1
     live = LiveConfig(args.config, config, agents=agents)
     clock = running_clock(args.clock_start)
     overrides = OverrideStore(overrides_path(), clock)
@@ -113,7 +120,12 @@ def serve(args: argparse.Namespace) -> int:
             overrides=overrides.current,
         )
         api = ApiSettings(
-            host=args.api_address, port=args.api_port, passwords=passwords, overrides=overrides
+            host=args.api_address,
+            port=args.api_port,
+            passwords=passwords,
+            overrides=overrides,
+            web=web,
+            ssl_context=tls,
         )
         with written_pid():
             asyncio.run(run_service(service, live, api))

@@ -22,6 +22,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
+from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
@@ -140,6 +141,12 @@ def up(args: argparse.Namespace) -> int:
             agent_phones_settings(plan, password, endpoints), run_dir() / "testagents"
         )
     try:
+        agent_ids = [a.id for a in agents.agents] if agents is not None else []
+        web, tls = server_extras(config, agent_ids, plan.servicecenter)
+    except WebSetupError as exc:
+        print(f"stadtruf up: {exc}", file=sys.stderr)
+        return 1
+    try:
         rootfs = rootfs_path()
         clock = running_clock(args.clock_start)
         install_prompts(config, center.directory, rootfs, agents=agents, clock=clock)
@@ -153,7 +160,8 @@ def up(args: argparse.Namespace) -> int:
             f"{carrier.settings.sip_uri}, ARI {carrier.settings.ari_url}"
             f"{_agents_summary(agents, endpoints, phones)}; agent state API "
             f"http://{plan.servicecenter}:{args.api_port}/agents (Basic <agent>:<SIP password>, "
-            f"passwords in {_write_passwords(endpoints)}, or Bearer $STADTRUF_API_TOKEN). "
+            f"passwords in {_write_passwords(endpoints)}, or Bearer $STADTRUF_API_TOKEN)"
+            f"{_web_summary(web is not None, tls is not None, plan.servicecenter, args.api_port)}. "
             "Ctrl-C stops.",
             file=sys.stderr,
         )
@@ -185,6 +193,8 @@ def up(args: argparse.Namespace) -> int:
                 port=args.api_port,
                 passwords={e.id: e.password for e in endpoints},
                 overrides=overrides,
+                web=web,
+                ssl_context=tls,
             )
             refresh = closed_prompt_refresher(
                 live, center.directory, rootfs, clock, overrides.current
@@ -240,3 +250,9 @@ def _write_passwords(endpoints: list[AgentEndpoint]) -> Path:
     path.chmod(0o600)
     path.write_text("".join(f"{e.id} {e.password}\n" for e in endpoints))
     return path
+
+
+def _web_summary(on: bool, tls: bool, host: str, port: int) -> str:
+    if not on:
+        return "; web UI off (no users: stadtruf web-user NAME --role supervisor|agent)"
+    return f"; web UI {'https' if tls else 'http'}://{host}:{port}/ui/"

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from stadtruf.config.capacity import check_capacity
 from stadtruf.config.checks_hours import check_hours
+from stadtruf.config.knowledge import check_knowledge
 from stadtruf.config.model import (
     ASK,
     Action,
@@ -107,6 +108,8 @@ def check(
     problems += _sounds(directory, center_src, center, clients)
     # Opening hours (issue 10): their own module, checks_hours.py.
     problems += check_hours(center_src, center, clients)
+    for src, client in clients:
+        problems += check_knowledge(src, client.knowledge, center.topics)
     return problems
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from stadtruf.config.api import ApiConfig
 from stadtruf.config.capacity import Capacity
 from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vocabulary
     AreaCode,
@@ -53,6 +54,7 @@ from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vo
     _transfer_target,
 )
 from stadtruf.config.hours import HoursConfig
+from stadtruf.config.knowledge import KNOWLEDGE_DESCRIPTION, Knowledge
 from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
 from stadtruf.core.record import CallerNumberStorage
 
@@ -329,6 +331,7 @@ class Client(Frozen):
     billing: Billing | None = Field(
         default=None, description="Abrechnung je Monat (stadtruf report); ohne: keine Rechnung"
     )
+    knowledge: Knowledge = Field(default_factory=FrozenMap, description=KNOWLEDGE_DESCRIPTION)
 
     @property
     def language(self) -> str:
@@ -446,6 +449,7 @@ class ServiceCenter(Frozen):
         default=ServiceLevelSettings(),
         description="Service-Level-Ziel für Kunden ohne eigenes und Grenze der Kurzaufleger",
     )
+    api: ApiConfig = Field(default=ApiConfig(), description="HTTPS und Anmeldung der API/Web")
 
 
 ASK = "ask"  # tie-break value: play the town menu instead of picking a client

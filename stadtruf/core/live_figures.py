@@ -190,6 +190,8 @@ class Today:
 
     day: date | None = None
     calls: dict[str, list[CallCounted]] = field(default_factory=dict)
+    # The same calls by the hour they ended (Berlin), for the wallboard's chart of the day.
+    hours: dict[str, dict[int, list[CallCounted]]] = field(default_factory=dict)
 
     def add(self, call: CallCounted, ended_at: float) -> None:
         if call.wait_s is None:
@@ -198,8 +200,14 @@ class Today:
         if day != self.day:
             if self.day is not None and day < self.day:
                 return  # a late event of yesterday's call
-            self.day, self.calls = day, {}
+            self.day, self.calls, self.hours = day, {}, {}
         self.calls.setdefault(call.client, []).append(call)
+        hour = datetime.fromtimestamp(ended_at, BERLIN).hour
+        self.hours.setdefault(call.client, {}).setdefault(hour, []).append(call)
+
+    def hours_of(self, now: float) -> Mapping[str, Mapping[int, list[CallCounted]]]:
+        """`of`, by hour."""
+        return self.hours if self.day == local_day(now) else {}
 
     def of(self, now: float) -> Mapping[str, list[CallCounted]]:
         """The calls of the day of `now` (nothing once that day is over)."""

@@ -35,6 +35,7 @@ from stadtruf.core.service_figures import Rules, period
 from stadtruf.store import records_db
 from stadtruf.store.report_query import facts
 from stadtruf.store.report_sql import collect_sql
+from tests.support.browser import chromium
 from tests.support.call_records import generate, insert
 from tests.support.postgres import PostgresServer
 
@@ -241,27 +242,6 @@ def test_report_refuses_what_it_cannot_do(
 
 
 # --- The HTML in a real browser ------------------------------------------------------------
-
-
-def chromium(profile: str) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1100,1400",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
 
 
 def test_html_report_draws_its_charts_in_chromium(tmp_path: Path, sqlite_db: str) -> None:
