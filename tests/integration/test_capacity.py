@@ -65,8 +65,12 @@ async def test_past_the_limit_the_carrier_gets_503_at_once_and_the_log_says_why(
         assert "Kapazitätsgrenze erreicht (capacity_limit_reached)" in log
         assert "von 02037771009 an 115 mit SIP 503 abgewiesen" in log
 
-        # A free place is taken again at once.
+        # A free place is taken again at once: once the ServiceCenter has let go of the call
+        # (the carrier's hang-up returns before its BYE is through, and until then the call
+        # still counts).
+        freed = await observer.channel_of_caller(f"0203777100{LIMIT - 1}", since=since)
         await calls.pop().hangup()
+        await observer.wait_for(on_channel(freed, "ChannelDestroyed"), since=since)
         calls.append(await carrier.call("115", caller="02037771008"))
     finally:
         for call in calls:
