@@ -28,9 +28,18 @@ from ari_app.queue.legs import AGENT_TRANSFER, AgentLegs
 from ari_app.queue.line import Line
 from ari_app.queue.mirror import AgentMirror
 from ari_app.queue.rings import AGENT_LEG, Rings, RingTarget
-from ari_app.queue.shared import Announce, Finished, OverflowNow, Shared, Sink, log_happened
+from ari_app.queue.shared import (
+    Announce,
+    Finished,
+    OverflowNow,
+    Shared,
+    Sink,
+    log_happened,
+    quietly,
+)
 from stadtruf.config.agents import AgentsConfig, OverflowQueue
 from stadtruf.core import queue as q
+from stadtruf.core.queue_rings import is_ring
 from stadtruf.store.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
 from stadtruf.store.callbacks import CallbackStore
 
@@ -122,8 +131,20 @@ class CallDistributor:
             for agent in self._initial_logins:
                 self.report(q.AgentLoggedIn(agent, now=self.clock()))
         await self.endpoints.watch([a.id for a in self.config.agents])
+        await self._clear_orphans(rest)
         self.mirror.forget()
         await self.mirror.update(rest, self.state)
+
+    async def _clear_orphans(self, rest: Ari) -> None:
+        """What a process before this one left ringing or empty: its rings (an answer would
+        reach an agent with no caller) and holding bridges nobody waits in any more."""
+        for channel in await rest.list_channels():
+            channel_id = str(channel.get("id", ""))
+            in_stasis = channel.get("dialplan", {}).get("app_name") == "Stasis"
+            if is_ring(channel_id) and not in_stasis and self.rings.get(channel_id) is None:
+                log.info("queue.orphan_ring_hung_up", channel=channel_id)
+                await quietly(rest.hangup(channel_id))
+        await self.line.bridges.sweep(rest)
 
     def on_event(self, event: Event) -> None:
         """Events no call task takes: rings ending unanswered, endpoint state."""
