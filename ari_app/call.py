@@ -161,8 +161,7 @@ class CallDriver:
             while True:
                 self.state = state
                 try:
-                    await self._apply(effects)
-                    await self._save(state)
+                    await self._apply(effects, state)
                 except AriNotFound:
                     # The channel is gone under a request: the caller hung up meanwhile.
                     state, effects = callflow.step(state, CallerHungUp())
@@ -220,8 +219,14 @@ class CallDriver:
 
     # -- flow → ARI ----------------------------------------------------------------------
 
-    async def _apply(self, effects: tuple[callflow.Effect, ...]) -> None:
+    async def _apply(self, effects: tuple[callflow.Effect, ...], state: CallState) -> None:
+        # The snapshot of `state` is written before its prompt starts: Asterisk runs a
+        # channel's requests one after the other, and a playback holds the next until it ends.
+        saved = False
         for effect in effects:
+            if not saved and isinstance(effect, PlayPrompt | callflow.PlayToEnd):
+                await self._save(state)
+                saved = True
             match effect:
                 case callflow.Emit(event=event):
                     self._emit(event)
@@ -257,6 +262,8 @@ class CallDriver:
                     )
                 case callflow.Hangup():
                     await self.rest.hangup(self.channel_id)
+        if not saved:
+            await self._save(state)
 
     def _timeout(self, timer_id: int) -> Callable[[], None]:
         return lambda: self.call.events.put_nowait(DigitTimeout(timer_id))

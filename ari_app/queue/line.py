@@ -85,7 +85,8 @@ class Line:
             await caller.save()
             # Queued once in the holding bridge: a caller who hangs up before the music
             # starts has waited in the queue all the same.
-            joined = self.joined(caller, caller.arrived)
+            # With the arrival given: a caller back after a restart keeps their place.
+            joined = self.joined(caller, shared.clock(), arrived=caller.arrived)
             shared.report(joined)
             if not again:  # the record has it, and the live figures counted it
                 shared.tell(caller.id, Queued(request.topic, joined.priority))
