@@ -45,8 +45,11 @@ T = TypeVar("T")
 class ServedApp:
     """`stadtruf serve` against the session's ServiceCenter, restartable, on one clock."""
 
-    def __init__(self, site: Site, directory: Path, agents: AgentsConfig) -> None:
+    def __init__(
+        self, site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+    ) -> None:
         self.site = site
+        self.ari_url = ari_url or site.center.settings.ari_url
         self.directory = directory
         self.config_dir = directory / "config"
         shutil.copytree(sample_config_dir(), self.config_dir)
@@ -73,7 +76,7 @@ class ServedApp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STADTRUF_")}
         env |= {
             "STADTRUF_RUN_DIR": str(self.directory),
-            "STADTRUF_ARI_URL": self.site.center.settings.ari_url,
+            "STADTRUF_ARI_URL": self.ari_url,
             "STADTRUF_ARI_USER": ARI_USER,
             "STADTRUF_ARI_PASSWORD": self.site.password,
         }
@@ -125,8 +128,10 @@ class ServedApp:
 
 
 @contextlib.asynccontextmanager
-async def served(site: Site, directory: Path, agents: AgentsConfig) -> AsyncIterator[ServedApp]:
-    app = ServedApp(site, directory, agents)
+async def served(
+    site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+) -> AsyncIterator[ServedApp]:
+    app = ServedApp(site, directory, agents, ari_url)
     try:
         await app.start()
         yield app
@@ -202,3 +207,76 @@ async def new_conversations(
             if len(new) >= count:
                 return {b.removeprefix(CONVERSATION_PREFIX) for b in new}
             await asyncio.sleep(0.2)
+
+
+class AriProxy:
+    """A relay in front of ARI that can cut the app's event WebSocket while REST goes on,
+    as a network hiccup or a slow consumer dropped by `websocket_write_timeout` would.
+
+    `cut(gap)` closes every event WebSocket and turns new ones away for `gap` s.
+    """
+
+    def __init__(self, host: str, target_host: str, target_port: int) -> None:
+        self.host, self.port = host, target_port
+        self._target = (target_host, target_port)
+        self._server: asyncio.Server | None = None
+        self._sockets: set[asyncio.StreamWriter] = set()
+        self._closed_until = 0.0
+        self.cuts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/ari"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, self.host, self.port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._sockets):
+                writer.close()
+            await self._server.wait_closed()
+
+    def cut(self, gap: float) -> None:
+        self.cuts += 1
+        self._closed_until = time.monotonic() + gap
+        for writer in list(self._sockets):
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        pair = {writer, up_writer}
+        try:
+            await asyncio.gather(self._requests(reader, up_writer, pair), _pipe(up_reader, writer))
+        finally:
+            self._sockets -= pair
+            for w in pair:
+                w.close()
+
+    async def _requests(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pair: set[asyncio.StreamWriter],
+    ) -> None:
+        """The app's side: a connection that asks for the event WebSocket (a fresh one, or one
+        of the REST pool's kept-alive connections) is cut with the next `cut`."""
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(65536):
+                if b"GET /ari/events" in data:
+                    if time.monotonic() < self._closed_until:
+                        break
+                    self._sockets |= pair
+                writer.write(data)
+                await writer.drain()
+        for w in pair:
+            w.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.close()

@@ -6,13 +6,16 @@ with a defined outcome.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.testcall import TestCarrier
 from tests.integration.chaos import (
     WAITING_TOPIC,
+    AriProxy,
     Caller,
+    ServedApp,
     all_of,
     arrive,
     bottrop_prompt,
@@ -27,9 +30,12 @@ from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
 from tests.integration.support import Observer, playback
 from tests.integration.test_queue import talking
+from tests.support.addresses import address_in_test_net
 
 TALKING, WAITING, IN_MENU = 3, 17, 10  # 30 calls; three agents, so three conversations
 CHAOS_S = 150  # the whole test, on a loaded two-core machine
+PROXY_HOST = 71  # the ARI relay of the cut test, in the test net (tests/support/addresses.py)
+GAP_S = 3.0  # how long the event stream stays cut: events of the gap are lost
 
 # Nobody leaves the queue by itself during the test: no overflow, no announcements.
 CHAOS_QUEUES = AgentsConfig.model_validate(
@@ -49,62 +55,101 @@ def numbers(first: int, count: int) -> list[str]:
     return [f"0204155{n:04d}" for n in range(first, first + count)]
 
 
-async def test_calls_go_on_through_a_killed_app_and_their_records_are_complete(
-    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+Disruption = Callable[[ServedApp], Awaitable[None]]
+
+
+async def thirty_calls(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    app: ServedApp,
+    disrupt: Disruption,
 ) -> None:
+    """3 conversations, 17 waiting, 10 in a submenu; `disrupt`; then every call goes on:
+    the menu plays again and leads back, the conversations stay, the first three waiting
+    get the agents as the talkers hang up; everyone hangs up; every record is complete."""
     phones.behaviour.update(dict.fromkeys(TEST_AGENTS, "answer"))
     main, kfz = bottrop_prompt(site, "main"), bottrop_prompt(site, "kfz")
-    async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
-        # Three conversations, one after the other (each takes the next free agent).
-        talkers: list[Caller] = []
-        for number in numbers(7000, TALKING):
-            since = observer.mark()
-            caller = await arrive(carrier, observer, number)
-            await to_queue(observer, caller)
-            await talking(observer, since)
-            talkers.append(caller)
-        # Seventeen waiting (all agents busy), ten in Bottrop's kfz menu: all at once.
-        waiting = await all_of(arrive(carrier, observer, n) for n in numbers(7100, WAITING))
-        menus = await all_of(arrive(carrier, observer, n) for n in numbers(7200, IN_MENU))
-        await all_of(to_queue(observer, c) for c in waiting)
-        await all_of(to_menu(observer, c, "2", kfz) for c in menus)
-        queued_at: dict[str, float] = {}
-        for caller in waiting:
-            snap = await snapshot_of(observer, caller.channel)
-            assert snap is not None and snap.stage == "queue" and snap.queued_at, snap
-            queued_at[caller.channel] = snap.queued_at
-        bridges = await conversations(observer)
-        assert len(bridges) == TALKING and all(len(m) == 2 for m in bridges.values())
-        await asyncio.sleep(1)  # the records of the last moment written
-
-        await app.kill()
+    # Three conversations, one after the other (each takes the next free agent).
+    talkers: list[Caller] = []
+    for number in numbers(7000, TALKING):
         since = observer.mark()
-        await app.start()
+        caller = await arrive(carrier, observer, number)
+        await to_queue(observer, caller)
+        await talking(observer, since)
+        talkers.append(caller)
+    # Seventeen waiting (all agents busy), ten in Bottrop's kfz menu: all at once.
+    waiting = await all_of(arrive(carrier, observer, n) for n in numbers(7100, WAITING))
+    menus = await all_of(arrive(carrier, observer, n) for n in numbers(7200, IN_MENU))
+    await all_of(to_queue(observer, c) for c in waiting)
+    await all_of(to_menu(observer, c, "2", kfz) for c in menus)
+    queued_at: dict[str, float] = {}
+    for caller in waiting:
+        snap = await snapshot_of(observer, caller.channel)
+        assert snap is not None and snap.stage == "queue" and snap.queued_at, snap
+        queued_at[caller.channel] = snap.queued_at
+    bridges = await conversations(observer)
+    assert len(bridges) == TALKING and all(len(m) == 2 for m in bridges.values())
+    await asyncio.sleep(1)  # the records of the last moment written
 
-        # In the menu: the kfz menu again (no greeting), and "*" still leads back to main.
-        await all_of(
-            observer.wait_for(playback(c.channel, kfz), since=since, timeout=30) for c in menus
-        )
-        await all_of(to_menu(observer, c, "*", main) for c in menus)
-        # Talking: still bridged, nobody cut off.
-        assert await conversations(observer) == bridges
-        # Waiting: the three who came first get the three agents as the talkers hang up.
-        first = sorted(waiting, key=lambda c: queued_at[c.channel])[:TALKING]
-        for caller in talkers:
+    since = observer.mark()
+    await disrupt(app)
+
+    # In the menu: the kfz menu again (no greeting), and "*" still leads back to main.
+    await all_of(
+        observer.wait_for(playback(c.channel, kfz), since=since, timeout=30) for c in menus
+    )
+    await all_of(to_menu(observer, c, "*", main) for c in menus)
+    # Talking: still bridged, nobody cut off.
+    assert await conversations(observer) == bridges
+    # Waiting: the three who came first get the three agents as the talkers hang up.
+    first = sorted(waiting, key=lambda c: queued_at[c.channel])[:TALKING]
+    for caller in talkers:
+        await caller.call.hangup()
+    assert await new_conversations(observer, bridges, TALKING) == {c.channel for c in first}
+    # Everyone hangs up: first those still waiting (a free agent would ring the next).
+    rest = [c for c in waiting if c not in first]
+    for group in (rest, first, menus):
+        for caller in group:
             await caller.call.hangup()
-        assert await new_conversations(observer, bridges, TALKING) == {c.channel for c in first}
-        # Everyone hangs up: first those still waiting (a free agent would ring the next).
-        rest = [c for c in waiting if c not in first]
-        for group in (rest, first, menus):
-            for caller in group:
-                await caller.call.hangup()
-            for caller in group:
-                await caller.call.wait_ended(timeout=20)
+        for caller in group:
+            await caller.call.wait_ended(timeout=20)
+    await app.stop()
     outcomes = app.outcomes()
     expected = {c.channel: "answered" for c in (*talkers, *first)}
     expected |= {c.channel: "abandoned_queue" for c in rest}
     expected |= {c.channel: "abandoned_menu" for c in menus}
     assert {c: o for c, (o, _) in outcomes.items()} == expected
-    assert all(
-        "kfz" in path for c, (_, path) in outcomes.items() if expected[c] == "abandoned_menu"
-    )
+    paths = [path for c, (_, path) in outcomes.items() if expected[c] == "abandoned_menu"]
+    assert all("kfz" in path for path in paths), paths
+
+
+async def killed_and_restarted(app: ServedApp) -> None:
+    await app.kill()
+    await app.start()
+
+
+async def test_calls_go_on_through_a_killed_app_and_their_records_are_complete(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+) -> None:
+    async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
+        await thirty_calls(site, carrier, observer, phones, app, killed_and_restarted)
+
+
+async def test_calls_go_on_through_a_cut_event_stream_and_their_records_are_complete(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+) -> None:
+    center = site.center.settings
+    proxy = AriProxy(address_in_test_net(PROXY_HOST), center.bind_address, center.http_port)
+    await proxy.start()
+
+    async def cut(app: ServedApp) -> None:
+        proxy.cut(GAP_S)
+        await app.logged("ari.stream.connected", timeout=30, count=2)
+
+    try:
+        async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES, proxy.url) as app:
+            await thirty_calls(site, carrier, observer, phones, app, cut)
+    finally:
+        await proxy.close()
