@@ -6,9 +6,13 @@ with a defined outcome.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from ari_app.errors import AriError
+from ari_app.port import Ari
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.testcall import TestCarrier
 from tests.integration.chaos import (
@@ -28,7 +32,7 @@ from tests.integration.chaos import (
 )
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
-from tests.integration.support import Observer, playback
+from tests.integration.support import Observer, eventually, playback
 from tests.integration.test_queue import talking
 from tests.support.addresses import address_in_test_net
 
@@ -58,19 +62,25 @@ def numbers(first: int, count: int) -> list[str]:
 Disruption = Callable[[ServedApp], Awaitable[None]]
 
 
-async def thirty_calls(
-    site: Site,
-    carrier: TestCarrier,
-    observer: Observer,
-    phones: Phones,
-    app: ServedApp,
-    disrupt: Disruption,
-) -> None:
-    """3 conversations, 17 waiting, 10 in a submenu; `disrupt`; then every call goes on:
-    the menu plays again and leads back, the conversations stay, the first three waiting
-    get the agents as the talkers hang up; everyone hangs up; every record is complete."""
+@dataclass
+class Thirty:
+    talkers: list[Caller]
+    waiting: list[Caller]
+    menus: list[Caller]
+    queued_at: dict[str, float]  # waiting caller → first queued, as the channel keeps it
+    bridges: dict[str, list[str]]  # the conversations
+
+    @property
+    def everyone(self) -> list[Caller]:
+        return [*self.talkers, *self.waiting, *self.menus]
+
+
+async def place_thirty(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones
+) -> Thirty:
+    """3 conversations, 17 waiting, 10 in Bottrop's kfz menu."""
     phones.behaviour.update(dict.fromkeys(TEST_AGENTS, "answer"))
-    main, kfz = bottrop_prompt(site, "main"), bottrop_prompt(site, "kfz")
+    kfz = bottrop_prompt(site, "kfz")
     # Three conversations, one after the other (each takes the next free agent).
     talkers: list[Caller] = []
     for number in numbers(7000, TALKING):
@@ -79,7 +89,7 @@ async def thirty_calls(
         await to_queue(observer, caller)
         await talking(observer, since)
         talkers.append(caller)
-    # Seventeen waiting (all agents busy), ten in Bottrop's kfz menu: all at once.
+    # Seventeen waiting (all agents busy), ten in the kfz menu: all at once.
     waiting = await all_of(arrive(carrier, observer, n) for n in numbers(7100, WAITING))
     menus = await all_of(arrive(carrier, observer, n) for n in numbers(7200, IN_MENU))
     await all_of(to_queue(observer, c) for c in waiting)
@@ -92,6 +102,24 @@ async def thirty_calls(
     bridges = await conversations(observer)
     assert len(bridges) == TALKING and all(len(m) == 2 for m in bridges.values())
     await asyncio.sleep(1)  # the records of the last moment written
+    return Thirty(talkers, waiting, menus, queued_at, bridges)
+
+
+async def thirty_calls(
+    site: Site,
+    carrier: TestCarrier,
+    observer: Observer,
+    phones: Phones,
+    app: ServedApp,
+    disrupt: Disruption,
+) -> None:
+    """The thirty calls; `disrupt`; then every call goes on: the menu plays again and leads
+    back, the conversations stay, the first three waiting get the agents as the talkers hang
+    up; everyone hangs up; every record is complete."""
+    main, kfz = bottrop_prompt(site, "main"), bottrop_prompt(site, "kfz")
+    thirty = await place_thirty(site, carrier, observer, phones)
+    talkers, waiting, menus = thirty.talkers, thirty.waiting, thirty.menus
+    queued_at, bridges = thirty.queued_at, thirty.bridges
 
     since = observer.mark()
     await disrupt(app)
@@ -153,3 +181,39 @@ async def test_calls_go_on_through_a_cut_event_stream_and_their_records_are_comp
             await thirty_calls(site, carrier, observer, phones, app, cut)
     finally:
         await proxy.close()
+
+
+async def test_the_app_survives_an_asterisk_restart_and_records_the_calls_it_lost(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+) -> None:
+    async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
+        thirty = await place_thirty(site, carrier, observer, phones)
+        await asyncio.to_thread(site.center.stop)
+        # Asterisk's calls are gone with it; whatever of them the far ends still hold, too.
+        for caller in thirty.everyone:
+            with contextlib.suppress(AriError):
+                await caller.call.hangup()
+        await hang_up_all(phones.rest)
+        await asyncio.to_thread(site.center.start)
+        await app.logged("ari.stream.connected", timeout=30, count=2)
+        await eventually(lambda: observer.connected, timeout=30)
+        # The app takes calls again, through the menu and the queue to an agent.
+        since = observer.mark()
+        caller = await arrive(carrier, observer, numbers(7300, 1)[0])
+        await to_queue(observer, caller)
+        await talking(observer, since)
+        await caller.call.hangup()
+        await caller.call.wait_ended(timeout=20)
+        assert app.process is not None and app.process.returncode is None
+        await app.stop()
+    outcomes = {c: o for c, (o, _) in app.outcomes().items()}
+    expected = {c.channel: "answered" for c in (*thirty.talkers, caller)}
+    expected |= {c.channel: "abandoned_queue" for c in thirty.waiting}
+    expected |= {c.channel: "abandoned_menu" for c in thirty.menus}
+    assert outcomes == expected
+
+
+async def hang_up_all(rest: Ari) -> None:
+    for channel in await rest.list_channels():
+        with contextlib.suppress(AriError):
+            await rest.hangup(str(channel["id"]))
