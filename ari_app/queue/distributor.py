@@ -23,6 +23,7 @@ from ari_app.events import Event
 from ari_app.handoff import QueueRequest
 from ari_app.port import Ari
 from ari_app.queue.callbacks import CallbackDesk
+from ari_app.queue.conversation import CONVERSATION_PREFIX
 from ari_app.queue.endpoints import Endpoints
 from ari_app.queue.legs import AGENT_TRANSFER, AgentLegs
 from ari_app.queue.line import Line
@@ -137,13 +138,25 @@ class CallDistributor:
 
     async def _clear_orphans(self, rest: Ari) -> None:
         """What a process before this one left ringing or empty: its rings (an answer would
-        reach an agent with no caller) and holding bridges nobody waits in any more."""
+        reach an agent with no caller), conversation and holding bridges nobody is in."""
         for channel in await rest.list_channels():
             channel_id = str(channel.get("id", ""))
             in_stasis = channel.get("dialplan", {}).get("app_name") == "Stasis"
             if is_ring(channel_id) and not in_stasis and self.rings.get(channel_id) is None:
                 log.info("queue.orphan_ring_hung_up", channel=channel_id)
                 await quietly(rest.hangup(channel_id))
+        # A conversation whose legs both went while no app was there (or as the last one
+        # stopped): no member is left to be adopted and end it.
+        ours = {c.bridge_id for c in self.line.conversations()}
+        for bridge in await rest.list_bridges():
+            bridge_id = str(bridge.get("id", ""))
+            if (
+                bridge_id.startswith(CONVERSATION_PREFIX)
+                and not bridge.get("channels")
+                and bridge_id not in ours
+            ):
+                log.info("queue.empty_bridge_swept", bridge=bridge_id)
+                await quietly(rest.destroy_bridge(bridge_id))
         await self.line.bridges.sweep(rest)
 
     def on_event(self, event: Event) -> None:

@@ -32,7 +32,7 @@ from tests.integration.chaos import (
 )
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.phones import Phones
-from tests.integration.support import Observer, eventually, playback
+from tests.integration.support import Observer, eventually, playback, wait_until_idle
 from tests.integration.test_queue import talking
 from tests.support.addresses import address_in_test_net
 
@@ -143,7 +143,7 @@ async def thirty_calls(
             await caller.call.hangup()
         for caller in group:
             await caller.call.wait_ended(timeout=20)
-    await app.stop()
+    await app_is_done(observer, app)
     outcomes = app.outcomes()
     expected = {c.channel: "answered" for c in (*talkers, *first)}
     expected |= {c.channel: "abandoned_queue" for c in rest}
@@ -205,7 +205,7 @@ async def test_the_app_survives_an_asterisk_restart_and_records_the_calls_it_los
         await caller.call.hangup()
         await caller.call.wait_ended(timeout=20)
         assert app.process is not None and app.process.returncode is None
-        await app.stop()
+        await app_is_done(observer, app)
     outcomes = {c: o for c, (o, _) in app.outcomes().items()}
     expected = {c.channel: "answered" for c in (*thirty.talkers, caller)}
     expected |= {c.channel: "abandoned_queue" for c in thirty.waiting}
@@ -217,3 +217,11 @@ async def hang_up_all(rest: Ari) -> None:
     for channel in await rest.list_channels():
         with contextlib.suppress(AriError):
             await rest.hangup(str(channel["id"]))
+
+
+async def app_is_done(observer: Observer, app: ServedApp) -> None:
+    """The app has ended every call (no channel, no bridge left), then stops cleanly: the
+    records are complete without a stop handing anything back."""
+    channels, bridges = await wait_until_idle(observer.rest, timeout=20)
+    assert not channels and not bridges, (channels, bridges)
+    await app.stop()
