@@ -94,10 +94,21 @@ class ServedApp:
             )
         await self.logged("queue.agent_device", timeout=30, count=3)
 
-    async def logged(self, text: str, *, timeout: float, count: int = 1) -> None:
-        """Wait until this start's log has `text` `count` times (or the app died)."""
+    def mark(self) -> int:
+        """Where this start's log is now (for `logged(after=…)`)."""
+        return len(self.log(self.starts).read_text())
+
+    async def logged(
+        self,
+        text: str,
+        *,
+        timeout: float,
+        count: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Wait until this start's log has `text` `count` times past `after` (or the app died)."""
         async with asyncio.timeout(timeout):
-            while self.log(self.starts).read_text().count(text) < count:
+            while self.log(self.starts).read_text()[after:].count(text) < count:
                 assert self.process is not None and self.process.returncode is None, self.log(
                     self.starts
                 ).read_text()[-3000:]

@@ -39,6 +39,7 @@ from tests.support.addresses import address_in_test_net
 TALKING, WAITING, IN_MENU = 3, 17, 10  # 30 calls; three agents, so three conversations
 CHAOS_S = 150  # the whole test, on a loaded two-core machine
 PROXY_HOST = 71  # the ARI relay of the cut test, in the test net (tests/support/addresses.py)
+REGISTERED_S = 45  # an agent's phone online again after an Asterisk restart
 GAP_S = 3.0  # how long the event stream stays cut: events of the gap are lost
 
 # Nobody leaves the queue by itself during the test: no overflow, no announcements.
@@ -188,6 +189,7 @@ async def test_the_app_survives_an_asterisk_restart_and_records_the_calls_it_los
 ) -> None:
     async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
         thirty = await place_thirty(site, carrier, observer, phones)
+        restarted = app.mark()
         await asyncio.to_thread(site.center.stop)
         # Asterisk's calls are gone with it; whatever of them the far ends still hold, too.
         for caller in thirty.everyone:
@@ -195,8 +197,10 @@ async def test_the_app_survives_an_asterisk_restart_and_records_the_calls_it_los
                 await caller.call.hangup()
         await hang_up_all(phones.rest)
         await asyncio.to_thread(site.center.start)
-        await app.logged("ari.stream.connected", timeout=30, count=2)
+        await app.logged("ari.stream.connected", timeout=30, after=restarted)
         await eventually(lambda: observer.connected, timeout=30)
+        # The phones' contacts come back with Asterisk, online after its next qualify (30 s).
+        await app.logged('"registered": true', timeout=REGISTERED_S, after=restarted)
         # The app takes calls again, through the menu and the queue to an agent.
         since = observer.mark()
         caller = await arrive(carrier, observer, numbers(7300, 1)[0])
