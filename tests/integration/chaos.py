@@ -114,6 +114,17 @@ class ServedApp:
                 ).read_text()[-3000:]
                 await asyncio.sleep(0.1)
 
+    async def queue_done_with(self, channels: Iterable[str], *, timeout: float = 20) -> None:
+        """Wait until the app's queue has finished with each of `channels` (it logs
+        `queue.call_finished`): the far end may know of a hang-up well before the app."""
+        waiting = set(channels)
+        async with asyncio.timeout(timeout):
+            while waiting:
+                for line in self.log(self.starts).read_text().splitlines():
+                    if '"queue.call_finished"' in line:
+                        waiting = {c for c in waiting if f'"call": "{c}"' not in line}
+                await asyncio.sleep(0.2)
+
     async def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)

@@ -137,13 +137,16 @@ async def thirty_calls(
     for caller in talkers:
         await caller.call.hangup()
     assert await new_conversations(observer, bridges, TALKING) == {c.channel for c in first}
-    # Everyone hangs up: first those still waiting (a free agent would ring the next).
+    # Everyone hangs up: first those still waiting (a free agent would ring the next one the
+    # app still has in line, so the app must be done with them before an agent is free).
     rest = [c for c in waiting if c not in first]
     for group in (rest, first, menus):
         for caller in group:
             await caller.call.hangup()
         for caller in group:
             await caller.call.wait_ended(timeout=20)
+        if group is rest:
+            await app.queue_done_with(c.channel for c in rest)
     await app_is_done(observer, app)
     outcomes = app.outcomes()
     expected = {c.channel: "answered" for c in (*talkers, *first)}
@@ -157,6 +160,8 @@ async def thirty_calls(
 async def killed_and_restarted(app: ServedApp) -> None:
     await app.kill()
     await app.start()
+    # Every waiting caller back in line before an agent gets free.
+    await app.logged('"again": true', timeout=30, count=WAITING)
 
 
 async def test_calls_go_on_through_a_killed_app_and_their_records_are_complete(
