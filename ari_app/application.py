@@ -5,7 +5,10 @@ of the call it belongs to (by channel id), so a slow REST request in one call ne
 another call, and each call sees its own events in the order Asterisk sent them.
 
 After every (re)connect we resynchronise with Asterisk, the store of record: calls that ended
-while we were away are dropped, calls that entered Stasis while we were away are picked up.
+while we were away get the hang-up they missed, calls found in Stasis that we do not know are
+adopted (a process before this one left them, with their state on the channel: see
+`stadtruf.core.snapshot`), and the calls we still have are told `Resynced`, since the events
+of the gap are lost.
 On shutdown, calls still with us go back to the dialplan's apology route, so no caller is
 left in silence and no channel is left behind.
 """
