@@ -216,10 +216,14 @@ async def test_the_app_survives_an_asterisk_restart_and_records_the_calls_it_los
         assert app.process is not None and app.process.returncode is None
         await app_is_done(observer, app)
     outcomes = {c: o for c, (o, _) in app.outcomes().items()}
+    assert set(outcomes) == {c.channel for c in (*thirty.everyone, caller)}
     expected = {c.channel: "answered" for c in (*thirty.talkers, caller)}
-    expected |= {c.channel: "abandoned_queue" for c in thirty.waiting}
     expected |= {c.channel: "abandoned_menu" for c in thirty.menus}
-    assert outcomes == expected
+    assert {c: outcomes[c] for c in expected} == expected
+    # As Asterisk stops, the conversations end first, and the queue may ring the freed agent
+    # for a waiting caller whose end it has not seen yet: in the queue, or while ringing.
+    waited = {outcomes[c.channel] for c in thirty.waiting}
+    assert waited <= {"abandoned_queue", "abandoned_ringing"}, waited
 
 
 async def hang_up_all(rest: Ari) -> None:
