@@ -80,9 +80,10 @@ class Line:
         self._waiting[caller.id] = caller
         structlog.contextvars.bind_contextvars(topic=request.topic)
         try:
+            # Before the bridge: from there on the caller's hang-up must reach `follow` soon.
+            await caller.save()
             await self.bridges.join(shared.rest, caller.id, request.topic, again=again)
             caller.bridge_topic = request.topic
-            await caller.save()
             # Queued once in the holding bridge: a caller who hangs up before the music
             # starts has waited in the queue all the same.
             # With the arrival given: a caller back after a restart keeps their place.
