@@ -5,7 +5,10 @@ of the call it belongs to (by channel id), so a slow REST request in one call ne
 another call, and each call sees its own events in the order Asterisk sent them.
 
 After every (re)connect we resynchronise with Asterisk, the store of record: calls that ended
-while we were away are dropped, calls that entered Stasis while we were away are picked up.
+while we were away get the hang-up they missed, calls found in Stasis that we do not know are
+adopted (a process before this one left them, with their state on the channel: see
+`stadtruf.core.snapshot`), and the calls we still have are told `Resynced`, since the events
+of the gap are lost.
 On shutdown, calls still with us go back to the dialplan's apology route, so no caller is
 left in silence and no channel is left behind.
 """
@@ -33,6 +36,12 @@ class CallSignal:
     """A message from inside the app to one call's task (e.g. the queue: an agent answered)."""
 
 
+class Resynced(CallSignal):
+    """The event stream was cut and is back: this call's events of the gap may be lost (the
+    end of a prompt, a key), so its handler goes on from what it knows (a call in a menu hears
+    the menu again)."""
+
+
 # What a call handler reads from its queue: Asterisk's events, its own timers firing, and
 # signals from the rest of the app, all in one order.
 CallInput = Event | DigitTimeout | CallSignal
@@ -52,6 +61,9 @@ REPLACES = "replaces"
 
 # Events after which Asterisk no longer knows the channel in our app.
 _END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+# A call that ended while the stream was cut gets its hang-up now, so that its handler ends
+# it as usual (the other leg, the record); one that does not finish within this is cancelled.
+GONE_GRACE_S = 5.0
 
 CallRunner = Callable[["CallContext"], Awaitable[None]]
 EventHook = Callable[[Event], None]
@@ -100,6 +112,9 @@ class CallContext:
         self.args = args
         self.events: asyncio.Queue[CallInput] = asyncio.Queue()
         self.ended = asyncio.Event()
+        # Found in Stasis after a (re)connect, not announced by a StasisStart: it may have been
+        # with a process before this one, whose state it carries (core.snapshot).
+        self.adopted = False
         # False while the call is in a conversation: on shutdown it stays bridged in Asterisk
         # (cutting citizen and agent off would be worse than a missing app for a moment).
         self.hand_back_on_stop = True
@@ -202,11 +217,14 @@ class StasisApplication:
         if event.type in _END_EVENTS:
             context.ended.set()
 
-    def _start_call(self, channel: dict[str, Any], args: tuple[str, ...]) -> None:
+    def _start_call(
+        self, channel: dict[str, Any], args: tuple[str, ...], *, adopted: bool = False
+    ) -> None:
         channel_id = str(channel["id"])
         if channel_id in self._calls:
             return
         context = CallContext(self.rest, channel, args)
+        context.adopted = adopted
         runner = self._routes.get(args[0], self._run_call) if args else self._run_call
         if self._stopping:
             task = asyncio.create_task(self._send_to_apology(channel_id))
@@ -252,11 +270,15 @@ class StasisApplication:
             if ch.get("dialplan", {}).get("app_name") == "Stasis"
             and str(ch.get("dialplan", {}).get("app_data", "")).split(",")[0] == self.settings.app
         }
+        loop = asyncio.get_running_loop()
         for channel_id, (context, task) in list(self._calls.items()):
             if channel_id not in in_app:
                 log.info("call.gone_while_disconnected", channel_id=channel_id)
+                context.events.put_nowait(_gone(self.settings.app, channel_id))
                 context.ended.set()
-                task.cancel()
+                loop.call_later(GONE_GRACE_S, task.cancel)
+            else:
+                context.events.put_nowait(Resynced())
         # Conversations the app left bridged (see CallContext.hand_back_on_stop) are adopted as
         # such, not run through the menu again.
         talking = {
@@ -271,7 +293,7 @@ class StasisApplication:
                 if channel_id in talking:
                     args = (ADOPTED_CONVERSATION, talking[channel_id])
                 log.info("call.adopted_after_reconnect", channel_id=channel_id, args=args)
-                self._start_call(channel, args)
+                self._start_call(channel, args, adopted=True)
         for hook in self.on_connect:
             await hook()
         self.ready.set()
@@ -287,3 +309,9 @@ class StasisApplication:
                 await self._send_to_apology(context.channel_id)
         if calls:
             log.info("app.calls_handed_back", count=len(calls))
+
+
+def _gone(app: str, channel_id: str) -> Event:
+    """The hang-up a call missed while the stream was cut (no cause: Asterisk's is lost)."""
+    raw = {"type": "ChannelDestroyed", "application": app, "channel": {"id": channel_id}}
+    return Event("ChannelDestroyed", app, None, raw)

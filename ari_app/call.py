@@ -19,12 +19,12 @@ from typing import Protocol
 
 import structlog
 
-from ari_app.application import CallContext, CallInput, CallSignal
-from ari_app.errors import AriNotFound
+from ari_app.application import CallContext, CallInput, CallSignal, Resynced
+from ari_app.errors import AriError, AriNotFound
 from ari_app.handoff import QueueHandoff, QueueRequest
 from ari_app.port import Ari
 from stadtruf.config.load import ServiceCenterConfig
-from stadtruf.core import callflow
+from stadtruf.core import callflow, callflow_resume
 from stadtruf.core.callflow import Arrival, CallState
 from stadtruf.core.hours import Override
 from stadtruf.core.lifecycle import Happened, LifeEvent, OriginDecided, RouteChosen
@@ -40,6 +40,7 @@ from stadtruf.core.menu import (
     StopPrompt,
 )
 from stadtruf.core.prompts import media_uri
+from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, Snapshot, dumps, loads
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +130,7 @@ class CallDriver:
         self._playbacks: dict[int, str] = {}  # flow playback id -> ARI playback id
         self._flow_ids: dict[str, int] = {}  # ARI playback id -> flow playback id
         self._timers: dict[int, TimerHandle] = {}
+        self._saved: Snapshot | None = None  # as last written to the channel
         self.overrides: tuple[Override, ...] = ()
 
     def arrival(self) -> Arrival:
@@ -144,13 +146,22 @@ class CallDriver:
             overrides=self.overrides,
         )
 
+    async def _begin(self) -> callflow.Step:
+        """A new call starts; one adopted after a restart goes on from its snapshot."""
+        if not self.call.adopted:
+            return callflow.start(self.config, self.arrival())
+        snap = await read_snapshot(self.rest, self.channel_id)
+        self._saved = snap
+        log.info("call.resumed", stage=snap.stage if snap is not None else None)
+        return callflow_resume.resume(self.config, self.arrival(), snap)
+
     async def run(self) -> None:
-        state, effects = callflow.start(self.config, self.arrival())
+        state, effects = await self._begin()
         try:
             while True:
                 self.state = state
                 try:
-                    await self._apply(effects)
+                    await self._apply(effects, state)
                 except AriNotFound:
                     # The channel is gone under a request: the caller hung up meanwhile.
                     state, effects = callflow.step(state, CallerHungUp())
@@ -159,7 +170,12 @@ class CallDriver:
                     raise
                 if state.done:
                     return
-                event = self._translate(await self.call.next_event())
+                item = await self.call.next_event()
+                if isinstance(item, Resynced):
+                    log.info("call.resynced", stage=state.stage.value)
+                    state, effects = callflow_resume.reconnected(state)
+                    continue
+                event = self._translate(item)
                 effects = ()
                 if event is not None:
                     state, effects = callflow.step(state, event)
@@ -167,6 +183,20 @@ class CallDriver:
             for handle in self._timers.values():
                 handle.cancel()
             self._timers.clear()
+
+    async def _save(self, state: CallState) -> None:
+        """Keep the call's place in the menus on the channel, for a process after this one."""
+        snap = callflow_resume.snapshot(state)
+        if snap is None or snap == self._saved:
+            return
+        try:
+            await self.rest.set_var(self.channel_id, SNAPSHOT_VARIABLE, dumps(snap))
+        except AriNotFound:
+            raise
+        except AriError as exc:  # the call goes on; only a restart now would start it over
+            log.warning("call.snapshot_not_saved", error=str(exc))
+            return
+        self._saved = snap
 
     # -- ARI → flow ----------------------------------------------------------------------
 
@@ -189,8 +219,14 @@ class CallDriver:
 
     # -- flow → ARI ----------------------------------------------------------------------
 
-    async def _apply(self, effects: tuple[callflow.Effect, ...]) -> None:
+    async def _apply(self, effects: tuple[callflow.Effect, ...], state: CallState) -> None:
+        # The snapshot of `state` is written before its prompt starts: Asterisk runs a
+        # channel's requests one after the other, and a playback holds the next until it ends.
+        saved = False
         for effect in effects:
+            if not saved and isinstance(effect, PlayPrompt | callflow.PlayToEnd):
+                await self._save(state)
+                saved = True
             match effect:
                 case callflow.Emit(event=event):
                     self._emit(event)
@@ -226,6 +262,8 @@ class CallDriver:
                     )
                 case callflow.Hangup():
                     await self.rest.hangup(self.channel_id)
+        if not saved:
+            await self._save(state)
 
     def _timeout(self, timer_id: int) -> Callable[[], None]:
         return lambda: self.call.events.put_nowait(DigitTimeout(timer_id))
@@ -264,4 +302,15 @@ def _queue_request(effect: callflow.Queue) -> QueueRequest:
         caller_id_name=effect.caller_id_name,
         sip_headers=dict(effect.sip_headers),
         closed_action=effect.closed_action,
+        queued_at=effect.queued_at,
     )
+
+
+async def read_snapshot(rest: Ari, channel_id: str) -> Snapshot | None:
+    """The snapshot a process before this one left on the channel (None: none, or unreadable)."""
+    try:
+        return loads(await rest.get_var(channel_id, SNAPSHOT_VARIABLE))
+    except AriNotFound:
+        raise
+    except AriError:
+        return None

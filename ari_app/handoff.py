@@ -24,14 +24,29 @@ from ari_app.errors import AriError
 from ari_app.port import Ari
 from stadtruf.config.agents import DialledKind
 from stadtruf.core.lifecycle import Ended, EndedBy, Happened, LifeEvent, Queued
+from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, Snapshot, dumps
 
 log = structlog.get_logger(__name__)
 
 HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
 
 
+HOLDING_PREFIX = "stadtruf-queue-"
+
+
 def queue_bridge_id(topic: str) -> str:
-    return f"stadtruf-queue-{topic}"
+    return f"{HOLDING_PREFIX}{topic}"
+
+
+async def _create_or_find(rest: Ari, bridge_id: str) -> None:
+    """Create the holding bridge, or take the one a process before this one left (Asterisk
+    keeps it, and refuses a second with its id)."""
+    try:
+        await rest.create_bridge("holding", bridge_id=bridge_id, name=bridge_id)
+    except AriError:
+        if not any(b.get("id") == bridge_id for b in await rest.list_bridges()):
+            raise
+        log.info("queue.bridge_taken_over", bridge=bridge_id)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,8 @@ class QueueRequest:
     sip_headers: Mapping[str, str] = field(default_factory=dict)  # X-Origin-City, X-Topic, …
     # The line is closed: take a voicemail or a callback request instead of waiting.
     closed_action: str | None = None
+    # Back in line after a restart: first queued then (seconds since the epoch).
+    queued_at: float | None = None
 
 
 class QueueHandoff(Protocol):
@@ -64,13 +81,17 @@ class HoldingBridges:
         self._members: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    async def join(self, rest: Ari, channel_id: str, topic: str) -> None:
+    async def join(self, rest: Ari, channel_id: str, topic: str, *, again: bool = False) -> None:
+        """`again`: a caller adopted after a restart, maybe still in the bridge from then."""
         bridge_id = queue_bridge_id(topic)
         async with self._lock:
             if self._members.get(topic, 0) == 0:
-                await rest.create_bridge("holding", bridge_id=bridge_id, name=bridge_id)
+                await _create_or_find(rest, bridge_id)
             self._members[topic] = self._members.get(topic, 0) + 1
         try:
+            if again:  # out and in again: the bridge's own view of who waits is ours then
+                with contextlib.suppress(AriError):
+                    await rest.remove_channel(bridge_id, channel_id)
             await rest.add_channel(bridge_id, channel_id, role="participant")
         except BaseException:
             await self.leave(rest, channel_id, topic)
@@ -88,6 +109,22 @@ class HoldingBridges:
         except asyncio.CancelledError:
             await leaving
             raise
+
+    async def sweep(self, rest: Ari) -> None:
+        """Holding bridges a process before this one left with nobody in them (their callers
+        hung up while no app was there): nobody else would ever destroy them."""
+        async with self._lock:
+            for bridge in await rest.list_bridges():
+                bridge_id = str(bridge.get("id", ""))
+                topic = bridge_id.removeprefix(HOLDING_PREFIX)
+                if (
+                    bridge_id.startswith(HOLDING_PREFIX)
+                    and not bridge.get("channels")
+                    and not self._members.get(topic)
+                ):
+                    with contextlib.suppress(AriError):
+                        await rest.destroy_bridge(bridge_id)
+                    log.info("queue.empty_bridge_swept", bridge=bridge_id)
 
     async def _leave(self, rest: Ari, channel_id: str, topic: str) -> None:
         bridge_id = queue_bridge_id(topic)
@@ -128,8 +165,18 @@ class WaitingRoom:
                 log.warning("call.closed_no_callback_list", action=request.closed_action)
                 await call.rest.hangup(call.channel_id)
                 return
-            await self._bridges.join(call.rest, call.channel_id, request.topic)
+            again = request.queued_at is not None
+            await self._bridges.join(call.rest, call.channel_id, request.topic, again=again)
             joined = True
+            snap = Snapshot(
+                "queue",
+                client=request.client_id,
+                language=request.language,
+                topic=request.topic,
+                queued_at=request.queued_at if again else self._clock(),
+            )
+            with contextlib.suppress(AriError):  # for a process after this one
+                await call.rest.set_var(call.channel_id, SNAPSHOT_VARIABLE, dumps(snap))
             await call.rest.start_moh(call.channel_id)
             self._tell(call, Queued(request.topic))
             log.info("call.queued", topic=request.topic, bridge=queue_bridge_id(request.topic))

@@ -43,6 +43,11 @@ class Listener:
     async def _on_connect(self) -> None:
         self._connected.set()
 
+    @property
+    def connected(self) -> bool:
+        """The event stream is up (it reconnects by itself, e.g. after an Asterisk restart)."""
+        return self._stream.connected
+
     async def start(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         self._task = asyncio.create_task(self._read())
         async with asyncio.timeout(timeout):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 import structlog
@@ -117,6 +118,14 @@ class Conversation:
         self.leg.hand_back_on_stop = False
         log.info("queue.talking", agent=self.agent, bridge=self.bridge_id)
         self.shared.tell(self.call_id, AgentAnswered(self.agent))
+        talking = replace(
+            self.caller.snapshot(),
+            stage="talking",
+            agent=self.agent,
+            bridge=self.bridge_id,
+            answered_at=self.shared.wall_clock(),
+        )
+        await self.caller.save(talking)
         if self.ended:  # a leg went while we were bridging
             await self._teardown()
 

@@ -24,15 +24,25 @@ from ari_app.events import Event
 from ari_app.handoff import QueueRequest
 from ari_app.port import Ari
 from ari_app.queue.callbacks import CallbackDesk
+from ari_app.queue.conversation import CONVERSATION_PREFIX
 from ari_app.queue.endpoints import Endpoints
 from ari_app.queue.legs import AGENT_TRANSFER, AgentLegs
 from ari_app.queue.line import Line
 from ari_app.queue.mirror import AgentMirror
 from ari_app.queue.rings import AGENT_LEG, Rings, RingTarget
-from ari_app.queue.shared import Announce, Finished, OverflowNow, Shared, Sink, log_happened
+from ari_app.queue.shared import (
+    Announce,
+    Finished,
+    OverflowNow,
+    Shared,
+    Sink,
+    log_happened,
+    quietly,
+)
 from stadtruf.config.agents import AgentsConfig, OverflowQueue
 from stadtruf.core import queue as q
 from stadtruf.core.lifecycle import Transferred
+from stadtruf.core.queue_rings import is_ring
 from stadtruf.store.agent_state import AgentStateFile, SavedAgent, restore_events, saved_view
 from stadtruf.store.callbacks import CallbackStore
 
@@ -124,8 +134,32 @@ class CallDistributor:
             for agent in self._initial_logins:
                 self.report(q.AgentLoggedIn(agent, now=self.clock()))
         await self.endpoints.watch([a.id for a in self.config.agents])
+        await self._clear_orphans(rest)
         self.mirror.forget()
         await self.mirror.update(rest, self.state)
+
+    async def _clear_orphans(self, rest: Ari) -> None:
+        """What a process before this one left ringing or empty: its rings (an answer would
+        reach an agent with no caller), conversation and holding bridges nobody is in."""
+        for channel in await rest.list_channels():
+            channel_id = str(channel.get("id", ""))
+            in_stasis = channel.get("dialplan", {}).get("app_name") == "Stasis"
+            if is_ring(channel_id) and not in_stasis and self.rings.get(channel_id) is None:
+                log.info("queue.orphan_ring_hung_up", channel=channel_id)
+                await quietly(rest.hangup(channel_id))
+        # A conversation whose legs both went while no app was there (or as the last one
+        # stopped): no member is left to be adopted and end it.
+        ours = {c.bridge_id for c in self.line.conversations()}
+        for bridge in await rest.list_bridges():
+            bridge_id = str(bridge.get("id", ""))
+            if (
+                bridge_id.startswith(CONVERSATION_PREFIX)
+                and not bridge.get("channels")
+                and bridge_id not in ours
+            ):
+                log.info("queue.empty_bridge_swept", bridge=bridge_id)
+                await quietly(rest.destroy_bridge(bridge_id))
+        await self.line.bridges.sweep(rest)
 
     def on_event(self, event: Event) -> None:
         """Events no call task takes: rings ending unanswered, endpoint state."""

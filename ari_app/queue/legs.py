@@ -22,14 +22,14 @@ from ari_app.application import CallContext
 from ari_app.errors import AriError
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS
-from ari_app.queue.conversation import Conversation
+from ari_app.queue.conversation import CONVERSATION_PREFIX, Conversation
 from ari_app.queue.endpoints import Endpoints
 from ari_app.queue.line import Line
 from ari_app.queue.rings import Ring, Rings
-from ari_app.queue.shared import Connected, Shared, quietly
+from ari_app.queue.shared import Connected, Shared, hangup_cause, quietly
 from stadtruf.core import queue as q
 from stadtruf.core.annotation import header_variable
-from stadtruf.core.lifecycle import Transferred
+from stadtruf.core.lifecycle import Ended, EndedBy, Transferred
 from stadtruf.core.queue_rings import is_ring
 
 log = structlog.get_logger(__name__)
@@ -57,6 +57,8 @@ class AgentLegs:
         # A transfer's Local channel half in our bridge (by name) → its conversation.
         self._replacements: dict[str, Conversation] = {}
         self._replacement_added = asyncio.Condition()
+        # Adopted conversations (by bridge): who left first, for the call's `Ended`.
+        self._adopted_ends: dict[str, EndedBy] = {}
 
     async def connect(self, agent: str, call: str) -> None:
         """`Connect`: the answered ring and the waiting caller become a conversation."""
@@ -139,11 +141,17 @@ class AgentLegs:
         """A caller or agent still talking from before the app restarted (see application).
 
         The engine does not know this conversation: the agent counts as busy (device state)
-        until it ends, and whoever hangs up first ends the other leg and the bridge.
+        until it ends, and whoever hangs up first ends the other leg and the bridge. The
+        caller's leg (the bridge is named after it) reports the call's `Ended`, so the record
+        the restart left open is completed as answered, not lost.
         """
         rest = self.shared.rest
         leg.hand_back_on_stop = False
         bridge_id = leg.args[1] if len(leg.args) > 1 else ""
+        caller = bridge_id.removeprefix(CONVERSATION_PREFIX)
+        is_caller = leg.channel_id == caller
+        side: EndedBy = "caller" if is_caller else "agent"
+        cause: int | None = None
         if is_ring(leg.channel_id):
             self.endpoints.adopt(leg.channel_id)
         try:
@@ -153,14 +161,22 @@ class AgentLegs:
                 while True:
                     item = await leg.next_event()
                     if isinstance(item, Event) and item.type in HANGUP_EVENTS:
+                        cause = hangup_cause(item)
                         break
                 members = [m for m in members if m != leg.channel_id]
+            else:  # the other side left while no app was there
+                side = "agent" if is_caller else "caller"
+            # The first leg to go says who ended the call (the other one we hang up).
+            self._adopted_ends.setdefault(bridge_id, side)
             for channel in {*members, leg.channel_id}:
                 await quietly(rest.hangup(str(channel)))
             await quietly(rest.destroy_bridge(bridge_id))
             log.info("queue.adopted_conversation_ended", bridge=bridge_id)
         finally:
             self.endpoints.release(leg.channel_id)
+            if is_caller:
+                ended_by = self._adopted_ends.pop(bridge_id, "caller")
+                self.shared.tell(caller, Ended(ended_by, cause if ended_by == "caller" else None))
 
     async def replacement(self, leg: CallContext) -> None:
         """A channel that took another's place in one of our bridges (a transfer's Local)."""

@@ -7,6 +7,8 @@ to exactly one `Ended`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import structlog
 
 from ari_app.application import CallContext
@@ -68,20 +70,28 @@ class Line:
     async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
         """The caller's task from the hand-off until the call is over for the app."""
         shared = self.shared
-        caller = WaitingCaller(
-            call, request, shared.clock(), shared.now(), request.topic, line=self
-        )
+        again = request.queued_at is not None  # back after a restart: the place is kept
+        arrived, queued_at = shared.clock(), shared.now()
+        if request.queued_at is not None:
+            # The engine's clock is not the wall clock: the same time ago on it.
+            arrived -= max(0.0, shared.wall_clock() - request.queued_at)
+            queued_at = datetime.fromtimestamp(request.queued_at, UTC)
+        caller = WaitingCaller(call, request, arrived, queued_at, request.topic, line=self)
         self._waiting[caller.id] = caller
         structlog.contextvars.bind_contextvars(topic=request.topic)
         try:
-            await self.bridges.join(shared.rest, caller.id, request.topic)
+            # Before the bridge: from there on the caller's hang-up must reach `follow` soon.
+            await caller.save()
+            await self.bridges.join(shared.rest, caller.id, request.topic, again=again)
             caller.bridge_topic = request.topic
             # Queued once in the holding bridge: a caller who hangs up before the music
             # starts has waited in the queue all the same.
-            joined = self.joined(caller, caller.arrived)
+            # With the arrival given: a caller back after a restart keeps their place.
+            joined = self.joined(caller, shared.clock(), arrived=caller.arrived)
             shared.report(joined)
-            shared.tell(caller.id, Queued(request.topic, joined.priority))
-            log.info("call.queued", priority=joined.priority)
+            if not again:  # the record has it, and the live figures counted it
+                shared.tell(caller.id, Queued(request.topic, joined.priority))
+            log.info("call.queued", priority=joined.priority, again=again)
             await shared.rest.start_moh(caller.id)
             await caller.follow()
         except (CallerGone, AriNotFound):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from ari_app.application import CallContext
+from ari_app.application import CallContext, Resynced
 from ari_app.call import TRANSFER_CONTEXT, CallerGone
 from ari_app.events import Event
 from ari_app.handoff import HANGUP_EVENTS, QueueRequest
@@ -47,6 +47,7 @@ from stadtruf.core.queue_caller import (
     offers_callback,
     transfer_destination,
 )
+from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, Snapshot, dumps
 
 if TYPE_CHECKING:
     from ari_app.queue.line import Line
@@ -94,11 +95,28 @@ class WaitingCaller:
 
     # --- holding -------------------------------------------------------------------------
 
+    def snapshot(self) -> Snapshot:
+        request = self.request
+        return Snapshot(
+            "queue",
+            client=request.client_id,
+            language=request.language,
+            topic=self.topic,
+            queued_at=self.queued_at.timestamp(),
+        )
+
+    async def save(self, snap: Snapshot | None = None) -> None:
+        """Keep the call's place in line on the channel, for a process after this one."""
+        await quietly(
+            self.shared.rest.set_var(self.id, SNAPSHOT_VARIABLE, dumps(snap or self.snapshot()))
+        )
+
     async def move(self, topic: str) -> None:
         rest = self.shared.rest
         await self.leave_holding()
         await self.line.bridges.join(rest, self.id, topic)
         self.bridge_topic = topic
+        await self.save()
         if self.playback is None:
             await quietly(rest.start_moh(self.id))
 
@@ -240,6 +258,12 @@ class WaitingCaller:
                     await self.announce(item)
             elif isinstance(item, Connected):
                 self.conversation = item.conversation
+            elif isinstance(item, Resynced) and self.playback is not None:
+                # The announcement's end may have been in the gap: music again, now.
+                await quietly(rest.stop_playback(self.playback))
+                self.playback = None
+                if self.conversation is None:
+                    await quietly(rest.start_moh(self.id))
             elif isinstance(item, OverflowNow):
                 if await self.overflow(item.action, item.reason):
                     return

@@ -53,6 +53,8 @@ class Queue:
     caller_id_name: str
     sip_headers: dict[str, str] = field(default_factory=dict)
     closed_action: str | None = None  # voicemail/callback on a closed line: not a wait
+    # Back in line after a restart: first queued then (seconds since the epoch), the place kept.
+    queued_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,23 @@ def start(
     return _play(state, (), tuple(intro))
 
 
+def resume(
+    tree: MenuTree,
+    menu_id: str,
+    *,
+    language: str = "de",
+    stack: Sequence[str] = (),
+    max_prompts: int = DEFAULT_MAX_PROMPTS,
+) -> Step:
+    """Go on in `menu_id` (after a restart of the app): its prompt again, without the
+    greeting, the way back kept. A menu the tree no longer has (a reload) gives its start."""
+    if menu_id not in tree.menus:
+        return start(tree, language=language, max_prompts=max_prompts)
+    back = tuple(m for m in stack if m in tree.menus)
+    state = MenuState(tree, menu_id, language, Phase.PLAYING, stack=back, max_prompts=max_prompts)
+    return _play(state, (), ())
+
+
 def step(state: MenuState, event: Event) -> Step:
     """Apply one event; stale and late events return the state unchanged and no effects."""
     if state.phase is Phase.DONE:

@@ -30,6 +30,9 @@ class FakeRest:
     async def start_moh(self, channel_id: str) -> None:
         pass
 
+    async def set_var(self, channel_id: str, name: str, value: str) -> None:
+        pass
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.slow_destroy.wait()
         self.bridges.discard(bridge_id)
