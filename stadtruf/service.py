@@ -29,6 +29,7 @@ from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
 from ari_app.settings import AriSettings
 from ari_app.sinks import fan_out
+from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
 from stadtruf.api.hours_routes import add_hours_routes
@@ -162,6 +163,7 @@ class LiveConfig:
         self.directory = directory
         self.current = config
         self.agents = agents
+        _apply_privacy(config)
         self._prepare = prepare
         self.activate = activate
         self.on_reloaded: list[Callable[[], Awaitable[None]]] = []
@@ -185,8 +187,16 @@ class LiveConfig:
             return False
         self.current = config
         self.agents = agents
+        _apply_privacy(config)
         log.info("config.reloaded", clients=sorted(config.clients), agents=agents is not None)
         return True
+
+
+def _apply_privacy(config: ServiceCenterConfig) -> None:
+    """The log shows as much of callers' numbers as this config allows (privacy.log_numbers)."""
+    stadtruf_logging.set_privacy(
+        config.service_center.privacy.log_numbers, config.area_codes.keys()
+    )
 
 
 def build_app(
