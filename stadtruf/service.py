@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -377,11 +377,16 @@ async def run_service(
     live: LiveConfig | None = None,
     api: ApiSettings | None = None,
     refresh_prompts: Callable[[], object] | None = None,
+    guard: Callable[[], Coroutine[object, object, None]] | None = None,
 ) -> None:
     """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
-    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute."""
+    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute; `guard`
+    (the SIP ban, `stadtruf.asterisk.bans.BanGuard.run`) beside it."""
     server: ApiServer | None = None
     background: asyncio.Task[None] | None = None
+    guarding: asyncio.Task[None] | None = None
+    if guard is not None:
+        guarding = asyncio.create_task(guard())
     if refresh_prompts is not None:
         background = asyncio.create_task(_every(CLOSED_PROMPTS_EVERY_S, refresh_prompts))
     queue = service.queue
@@ -401,10 +406,11 @@ async def run_service(
     try:
         await run_until_signalled(service.app, live)
     finally:
-        if background is not None:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+        for task in (background, guarding):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if server is not None:
             await server.close()
 

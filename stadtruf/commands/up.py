@@ -23,6 +23,7 @@ from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.asterisk.bans import guard_instance
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
 from stadtruf.asterisk.topology import (
@@ -189,8 +190,11 @@ def up(args: argparse.Namespace) -> int:
             refresh = closed_prompt_refresher(
                 live, center.directory, rootfs, clock, overrides.current
             )
+            guard = guard_instance(
+                service, config, center.directory, center.etc, always_trusted=[plan.carrier]
+            )
             with written_pid():
-                asyncio.run(run_service(service, live, api, refresh))
+                asyncio.run(run_service(service, live, api, refresh, guard=guard.run))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1

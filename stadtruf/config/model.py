@@ -54,7 +54,7 @@ from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vo
 )
 from stadtruf.config.hours import HoursConfig
 from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
-from stadtruf.core.privacy import LogNumbers
+from stadtruf.config.security import Privacy, SipBans
 from stadtruf.core.record import CallerNumberStorage
 
 # Used when neither the menu, the client nor the service center says otherwise.
@@ -409,23 +409,6 @@ class CallRecords(Frozen):
         return self
 
 
-class Privacy(Frozen):
-    """Callers' personal data: what the log shows of a number, how long callbacks are kept
-    (docs/security.md)."""
-
-    log_numbers: LogNumbers = Field(
-        default="area_code",
-        description="Rufnummern der Anrufer im Log: area_code = nur die Vorwahl (z. B. 0203…), "
-        "full = vollständig (nur zur Fehlersuche, danach zurückstellen)",
-    )
-    callback_retention_days: int = Field(
-        default=30,
-        ge=1,
-        le=3650,
-        description="Tage, nach denen Rückrufwünsche und Sprachnachrichten gelöscht werden",
-    )
-
-
 class ServiceCenter(Frozen):
     """Settings shared by all clients of one service center."""
 
@@ -457,6 +440,9 @@ class ServiceCenter(Frozen):
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
     )
     call_records: CallRecords = CallRecords()
+    sip_bans: SipBans = Field(
+        default=SipBans(), description="Sperre von Adressen nach wiederholten SIP-Fehlversuchen"
+    )
     privacy: Privacy = Field(
         default=Privacy(), description="Datenschutz: Rufnummern im Log, Aufbewahrungsfristen"
     )
