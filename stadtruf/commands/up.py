@@ -41,6 +41,7 @@ from stadtruf.config import ConfigError, load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.passwords import agent_endpoints, demo_passwords
 from stadtruf.config.site import agents_path
+from stadtruf.core.credentials import weak_secret
 from stadtruf.paths import run_dir
 from stadtruf.service import (
     ApiSettings,
@@ -112,6 +113,14 @@ def ari_password() -> str:
 
 def up(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
+    given = os.environ.get("STADTRUF_ARI_PASSWORD")
+    if given and (weak := weak_secret(given, name=ARI_USER)) is not None:
+        print(
+            f"stadtruf up: STADTRUF_ARI_PASSWORD {weak}; unset it (a random one per run) or "
+            "set a random one (openssl rand -base64 18)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         # The same gate as `stadtruf config check`: what it refuses does not start either.
         site = load_site(args.config)
