@@ -15,7 +15,15 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +51,7 @@ from stadtruf.core.lifecycle import Happened
 from stadtruf.core.prompts import SpokenText, spoken_texts
 from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.paths import run_dir
+from stadtruf.retention import connected_rest, purge_forever
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 from stadtruf.store.overrides import OverrideStore
@@ -377,19 +386,26 @@ async def run_service(
     live: LiveConfig | None = None,
     api: ApiSettings | None = None,
     refresh_prompts: Callable[[], object] | None = None,
-    guard: Callable[[], Coroutine[object, object, None]] | None = None,
+    tasks: Sequence[Callable[[], Coroutine[object, object, None]]] = (),
 ) -> None:
     """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
-    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute; `guard`
-    (the SIP ban, `stadtruf.asterisk.bans.BanGuard.run`) beside it."""
+    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute; `tasks`
+    (e.g. the SIP ban, `stadtruf.asterisk.bans.BanGuard.run`) beside it, and with a callback
+    list, its retention (`stadtruf.retention`)."""
     server: ApiServer | None = None
     background: asyncio.Task[None] | None = None
-    guarding: asyncio.Task[None] | None = None
-    if guard is not None:
-        guarding = asyncio.create_task(guard())
+    jobs = [asyncio.create_task(task()) for task in tasks]
     if refresh_prompts is not None:
         background = asyncio.create_task(_every(CLOSED_PROMPTS_EVERY_S, refresh_prompts))
     queue = service.queue
+    if queue is not None and queue.callbacks is not None and live is not None:
+        retention = purge_forever(
+            queue.callbacks,
+            lambda: connected_rest(service.app),
+            lambda: live.current.service_center.privacy.callback_retention_days,
+            queue.shared.wall_clock,
+        )
+        jobs.append(asyncio.create_task(retention))
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         if auth.enabled:
@@ -406,7 +422,7 @@ async def run_service(
     try:
         await run_until_signalled(service.app, live)
     finally:
-        for task in (background, guarding):
+        for task in (background, *jobs):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -203,7 +203,7 @@ def up(args: argparse.Namespace) -> int:
                 service, config, center.directory, center.etc, always_trusted=[plan.carrier]
             )
             with written_pid():
-                asyncio.run(run_service(service, live, api, refresh, guard=guard.run))
+                asyncio.run(run_service(service, live, api, refresh, tasks=[guard.run]))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1
