@@ -33,6 +33,7 @@ from stadtruf.core.bans import (
     parse_security_line,
     trusted_networks,
 )
+from stadtruf.retention import connected_rest
 from stadtruf.store.durable import write_atomically
 
 if TYPE_CHECKING:  # the service imports the asterisk adapters, not the other way round
@@ -51,7 +52,8 @@ READ_CHUNK = 1 << 20
 class BanGuard:
     """Follows `security_log` from its current end; bans into `etc/pjsip_bans.conf`.
 
-    `reload` makes Asterisk read the ACL again (ARI module reload). `run()` polls every
+    `reload` makes Asterisk read the ACL again (ARI module reload) and says whether it could
+    (False: Asterisk not reachable this moment; the next round tries again). `run()` polls every
     `poll_s` seconds until cancelled; `poll()` is one round (tests call it directly)."""
 
     def __init__(
@@ -59,7 +61,7 @@ class BanGuard:
         security_log: Path,
         etc: Path,
         rule: BanRule,
-        reload: Callable[[], Awaitable[None]],
+        reload: Callable[[], Awaitable[bool]],
         *,
         clock: Callable[[], float] = time.time,
         poll_s: float = 0.5,
@@ -77,12 +79,14 @@ class BanGuard:
         previous = self.conf.read_text(errors="replace") if self.conf.exists() else ""
         self.bans = bans_from_conf(previous, clock())
         self._written = previous
+        # Asterisk has to read the file at least once (the bans still in force from the last
+        # run, none lifted early); true until a reload succeeded.
+        self._dirty = True
 
     def banned(self) -> tuple[str, ...]:
         return self.bans.active(self._clock())
 
     async def run(self) -> None:
-        await self._apply()  # the bans still in force from the last run, none lifted early
         while True:
             try:
                 await self.poll()
@@ -119,16 +123,17 @@ class BanGuard:
         for address in lifted:
             changed = True
             log.info("sip.ban_lifted", address=address)
-        if changed:
+        if changed or self._dirty:
             await self._apply()
 
     async def _apply(self) -> None:
         text = acl_conf({a: self.bans.banned[a] for a in self.bans.active(self._clock())})
-        if text == self._written:
-            return
-        write_atomically(self.conf, text.encode())
-        self._written = text
-        await self._reload()
+        if text != self._written:
+            write_atomically(self.conf, text.encode())
+            self._written = text
+            self._dirty = True
+        if self._dirty:
+            self._dirty = not await self._reload()
 
     def _new_lines(self) -> Iterator[str]:
         try:
@@ -193,9 +198,13 @@ def guard_instance(
         trusted=(*settings.trusted_networks, *trusted_networks(always_trusted)),
     )
 
-    async def reload() -> None:
-        await service.app.rest.reload_module(ACL_MODULE)
-        log.info("sip.bans_reloaded")
+    async def reload() -> bool:
+        rest = connected_rest(service.app)
+        if rest is None:
+            return False  # not connected yet (start) or just now: the next round
+        await rest.reload_module(ACL_MODULE)
+        log.info("sip.bans_reloaded", banned=len(guard.banned()))
+        return True
 
     guard = BanGuard(instance_dir / "log" / "security.log", etc, rule, reload)
     if service.figures is not None:

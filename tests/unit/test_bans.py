@@ -107,20 +107,22 @@ def test_the_guard_follows_the_log_and_renders_the_acl(tmp_path: Path) -> None:
     now = [1000.0]
     reloads: list[str] = []
 
-    async def reload() -> None:
+    async def reload() -> bool:
         reloads.append((tmp_path / "pjsip_bans.conf").read_text())
+        return True
 
     guard = BanGuard(log, tmp_path, RULE, reload, clock=lambda: now[0])
 
     async def scenario() -> None:
         await guard.poll()  # starts at the log's end: the old line is not counted
+        assert len(reloads) == 1 and "deny" not in reloads[0]  # Asterisk reads it once
         with log.open("a") as f:
             for _ in range(3):
                 f.write(LINE.format(event="InvalidPassword", address="198.51.100.7") + "\n")
             f.write(LINE.format(event="InvalidPassword", address="198.51.100.8"))  # half a line
         await guard.poll()
         assert guard.banned() == ("198.51.100.7",)
-        assert len(reloads) == 1 and "deny = 198.51.100.7/32" in reloads[0]
+        assert len(reloads) == 2 and "deny = 198.51.100.7/32" in reloads[1]
         assert guard.failures_total == 3 and guard.bans_total == 1
         now[0] += 100
         await guard.poll()
