@@ -11,6 +11,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.asterisk.bans import guard_instance
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
@@ -52,6 +53,15 @@ def register(sub: Subcommands) -> None:
         type=Path,
         default=run_dir() / "callbacks.jsonl",
         help="where callback requests are stored (%(default)s)",
+    )
+    parser.add_argument(
+        "--asterisk-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the ServiceCenter Asterisk's instance directory (log/security.log, etc/): ban "
+        "addresses after repeated SIP failures there (sip_bans:, docs/security.md); "
+        "its pjsip.conf must #tryinclude pjsip_bans.conf",
     )
     parser.add_argument(
         "--agent-state",
@@ -115,6 +125,10 @@ def serve(args: argparse.Namespace) -> int:
         api = ApiSettings(
             host=args.api_address, port=args.api_port, passwords=passwords, overrides=overrides
         )
+        tasks = []
+        if args.asterisk_dir is not None:
+            directory = args.asterisk_dir
+            tasks.append(guard_instance(service, config, directory, directory / "etc").run)
         with written_pid():
-            asyncio.run(run_service(service, live, api))
+            asyncio.run(run_service(service, live, api, tasks=tasks))
     return 0
