@@ -39,6 +39,11 @@ for f in "$out"/*.conf; do
   for name in $(grep -o '@@[A-Z0-9_]*@@' "$f" | sort -u | tr -d '@'); do
     var="STADTRUF_$name"
     value=${!var-}
+    if [ -z "$value" ] && [ "$name" = ARI_PASSWORD_CRYPT ]; then
+      echo "render-config: $f needs \$STADTRUF_ARI_PASSWORD (kept there only as its crypt hash), which is not set" >&2
+      missing=1
+      continue
+    fi
     if [ -z "$value" ]; then
       echo "render-config: $f needs \$$var, which is not set" >&2
       missing=1
