@@ -18,7 +18,7 @@ import aiohttp
 import structlog
 import yarl
 
-from ari_app.errors import AriError, AriNotFound, AriUnavailable
+from ari_app.errors import AriError, AriNotFound, AriUnavailable, left_stasis
 
 __all__ = ["AriRest", "HangupReason", "JsonObject", "base_url_of", "basic_auth_header"]
 
@@ -73,13 +73,6 @@ def basic_auth_header(username: str, password: str) -> dict[str, str]:
         raise ValueError("ARI username must not contain ':' (RFC 7617)")
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
-
-
-def _left_stasis(status: int, path: str, message: str) -> bool:
-    """409 "Channel not in Stasis application" on a channel: it has just left the app (the
-    caller hung up, StasisEnd is on its way). For a call's handler the same race as a 404, so
-    it gets the same type (a hostile INVITE answered and at once hung up crashed the handler)."""
-    return status == 409 and path.startswith("/channels/") and "not in stasis" in message.lower()
 
 
 def _seg(value: str) -> str:
@@ -206,7 +199,7 @@ class AriRest:
         if 200 <= status < 300:
             return body
         message = _error_message(body, reason)
-        if status == 404 or _left_stasis(status, path, message):
+        if status == 404 or left_stasis(status, path, message):
             raise AriNotFound(status, method, path, message)
         if status in (401, 403):
             message = (
