@@ -39,6 +39,7 @@ from stadtruf.core.menu import (
     StartDigitTimer,
     StopPrompt,
 )
+from stadtruf.core.privacy import CALLER_PRESENTATION_VARIABLE, is_withheld
 from stadtruf.core.prompts import media_uri
 from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, Snapshot, dumps, loads
 
@@ -141,6 +142,10 @@ class CallDriver:
             caller=self.call.caller_number,
             diversion=channel.get("caller_rdnis") or None,
             caller_name=str(caller.get("name", "")),
+            # Set by [stadtruf-entry] before Stasis(): the channel JSON has no presentation.
+            withheld=is_withheld(
+                str(channel.get("channelvars", {}).get(CALLER_PRESENTATION_VARIABLE) or "")
+            ),
             # The app's clock, not the machine's: tests set it (opening hours, records).
             at=datetime.fromtimestamp(self.clock(), UTC),
             overrides=self.overrides,

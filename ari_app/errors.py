@@ -29,8 +29,17 @@ class AriError(Exception):
 
 
 class AriNotFound(AriError):
-    """HTTP 404: the channel, bridge, playback or variable does not exist (any more)."""
+    """HTTP 404: the channel, bridge, playback or variable does not exist (any more); also a
+    channel that has just left the app (`left_stasis`)."""
 
 
 class AriUnavailable(AriError):
     """No usable answer from Asterisk: connection refused or reset, DNS failure, timeout."""
+
+
+def left_stasis(status: int, path: str, message: str) -> bool:
+    """409 "Channel not in Stasis application" on a channel: it has just left the app (the
+    caller hung up, StasisEnd is on its way). For a call's handler the same race as a 404, so
+    the client raises `AriNotFound` for it too (a hostile INVITE answered and at once hung up
+    crashed the handler)."""
+    return status == 409 and path.startswith("/channels/") and "not in stasis" in message.lower()

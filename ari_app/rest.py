@@ -18,7 +18,7 @@ import aiohttp
 import structlog
 import yarl
 
-from ari_app.errors import AriError, AriNotFound, AriUnavailable
+from ari_app.errors import AriError, AriNotFound, AriUnavailable, left_stasis
 
 __all__ = ["AriRest", "HangupReason", "JsonObject", "base_url_of", "basic_auth_header"]
 
@@ -199,7 +199,7 @@ class AriRest:
         if 200 <= status < 300:
             return body
         message = _error_message(body, reason)
-        if status == 404:
+        if status == 404 or left_stasis(status, path, message):
             raise AriNotFound(status, method, path, message)
         if status in (401, 403):
             message = (

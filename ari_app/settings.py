@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from stadtruf.core.credentials import weak_secret
+
 DEFAULT_APP = "stadtruf"
 
 
@@ -30,9 +32,18 @@ class AriSettings:
                 "STADTRUF_ARI_PASSWORD is not set: export the ARI password that Asterisk's "
                 "ari.conf was rendered with"
             )
+        user = env.get("STADTRUF_ARI_USER", "stadtruf")
+        weak = weak_secret(password, name=user)
+        if weak is not None:
+            # Never the password in the message; the reason is in German, like the admin's docs.
+            raise SettingsError(
+                f"STADTRUF_ARI_PASSWORD {weak}: a default, sample or short ARI password is "
+                "refused; set a random one (e.g. openssl rand -base64 18) and render "
+                "Asterisk's config with it"
+            )
         return cls(
             url=env.get("STADTRUF_ARI_URL", "http://127.0.0.1:8088/ari"),
-            user=env.get("STADTRUF_ARI_USER", "stadtruf"),
+            user=user,
             password=password,
             app=env.get("STADTRUF_ARI_APP", DEFAULT_APP),
         )

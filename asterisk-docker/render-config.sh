@@ -20,11 +20,30 @@ for src in "$@"; do
   done
 done
 
+# ari.conf keeps the ARI password only as a SHA-512 crypt hash (password_format = crypt): a
+# copy of the config (backup, support ticket) does not give away the password. Derived here
+# from STADTRUF_ARI_PASSWORD unless given; perl is in every Debian system (perl-base), the
+# container included, and crypt(3) there knows $6$. The password goes in by environment, not
+# argv, so that ps does not show it.
+if [ -z "${STADTRUF_ARI_PASSWORD_CRYPT-}" ] && [ -n "${STADTRUF_ARI_PASSWORD-}" ]; then
+  salt=$(head -c 12 /dev/urandom | base64 | tr '+' '.')
+  STADTRUF_ARI_PASSWORD_CRYPT=$(SALT=$salt perl -e 'print crypt($ENV{STADTRUF_ARI_PASSWORD}, q($6$) . $ENV{SALT})')
+  case $STADTRUF_ARI_PASSWORD_CRYPT in
+    '$6$'*) ;;
+    *) echo "render-config: could not hash the ARI password (perl crypt)" >&2; exit 1 ;;
+  esac
+fi
+
 missing=0
 for f in "$out"/*.conf; do
   for name in $(grep -o '@@[A-Z0-9_]*@@' "$f" | sort -u | tr -d '@'); do
     var="STADTRUF_$name"
     value=${!var-}
+    if [ -z "$value" ] && [ "$name" = ARI_PASSWORD_CRYPT ]; then
+      echo "render-config: $f needs \$STADTRUF_ARI_PASSWORD (kept there only as its crypt hash), which is not set" >&2
+      missing=1
+      continue
+    fi
     if [ -z "$value" ]; then
       echo "render-config: $f needs \$$var, which is not set" >&2
       missing=1

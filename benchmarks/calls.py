@@ -38,7 +38,8 @@ from stadtruf.config import load_site
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts, running_clock
+from stadtruf.prompt_files import install_prompts
+from stadtruf.service import LiveConfig, build_app, running_clock
 
 PLAN = AddressPlan(servicecenter="127.0.0.41", carrier="127.0.0.42", agents="127.0.0.43")
 NATIVE_NUMBER = "0999100"

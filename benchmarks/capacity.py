@@ -52,7 +52,8 @@ from stadtruf.config import load
 from stadtruf.config.capacity import Capacity
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, build_app, install_prompts, running_clock
+from stadtruf.prompt_files import install_prompts
+from stadtruf.service import LiveConfig, build_app, running_clock
 
 # Its own addresses, clear of `./dev up` (127.0.0.1-3), the tests (.21-.35) and benchmarks.calls.
 PLAN = AddressPlan(servicecenter="127.0.0.51", carrier="127.0.0.52", agents="127.0.0.53")

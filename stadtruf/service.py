@@ -10,15 +10,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import os
-import shutil
 import signal
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +36,7 @@ from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
 from ari_app.settings import AriSettings
 from ari_app.sinks import fan_out
+from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
 from stadtruf.api.hours_routes import add_hours_routes
@@ -39,63 +46,19 @@ from stadtruf.api.web_data import ScreenData
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.config import ConfigError, ServiceCenterConfig, load_site
 from stadtruf.config.agents import AgentsConfig
-from stadtruf.core.closed import closed_spoken
 from stadtruf.core.hours import BERLIN
 from stadtruf.core.lifecycle import Happened
 from stadtruf.core.lockout import Throttle
-from stadtruf.core.prompts import SpokenText, spoken_texts
-from stadtruf.core.queue_prompts import queue_texts
 from stadtruf.core.screens import CallBook
 from stadtruf.paths import run_dir
+from stadtruf.prompt_files import install_prompts
+from stadtruf.retention import connected_rest, purge_forever
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
 from stadtruf.store.overrides import OverrideStore
 from stadtruf.store.records import RecordStore, open_records
-from stadtruf.tts import EspeakRenderer, render_all
 
 log = structlog.get_logger(__name__)
-
-
-def prompt_cache() -> Path:
-    return Path.home() / ".cache" / "stadtruf" / "prompts"
-
-
-def install_prompts(
-    config: ServiceCenterConfig,
-    instance_dir: Path,
-    rootfs: Path,
-    agents: AgentsConfig | None = None,
-    clock: Callable[[], float] = time.time,
-) -> int:
-    """Put every sound the config may play into the instance directory (before it is needed).
-
-    Texts are rendered (cached by content), the queue's announcements and whispers included,
-    and the closed announcements of the next days (`closed_prompts`); the config's recordings
-    are copied.
-    """
-    sounds = instance_dir / "sounds"
-    rendered = render_all(
-        itertools.chain(
-            spoken_texts(config), queue_texts(config, agents), closed_prompts(config, clock())
-        ),
-        sounds / "tts",
-        prompt_cache(),
-        EspeakRenderer(["chroot", str(rootfs)]),
-    )
-    recordings = config.service_center.sounds_dir
-    if recordings:
-        shutil.copytree(config.directory / recordings, sounds / "custom", dirs_exist_ok=True)
-    return rendered
-
-
-def closed_prompts(config: ServiceCenterConfig, now: float) -> list[SpokenText]:
-    """The closed announcements calls may hear from today for a week: the text says when the
-    line opens next, so it changes with the date; rendered ahead like every other prompt
-    (at start and with each reload). Overrides set later announce with the same sentences
-    only where they match one of these; see docs/operations.md."""
-    since = datetime.fromtimestamp(now, UTC)
-    texts = closed_spoken(tuple(config.clients.values()), config.service_center, since)
-    return [SpokenText(text, language) for text, language in sorted(texts)]
 
 
 def running_clock(start: str | None) -> Callable[[], float]:
@@ -167,6 +130,7 @@ class LiveConfig:
         self.directory = directory
         self.current = config
         self.agents = agents
+        _apply_privacy(config)
         self._prepare = prepare
         self.activate = activate
         self.on_reloaded: list[Callable[[], Awaitable[None]]] = []
@@ -190,8 +154,16 @@ class LiveConfig:
             return False
         self.current = config
         self.agents = agents
+        _apply_privacy(config)
         log.info("config.reloaded", clients=sorted(config.clients), agents=agents is not None)
         return True
+
+
+def _apply_privacy(config: ServiceCenterConfig) -> None:
+    """The log shows as much of callers' numbers as this config allows (privacy.log_numbers)."""
+    stadtruf_logging.set_privacy(
+        config.service_center.privacy.log_numbers, config.area_codes.keys()
+    )
 
 
 def build_app(
@@ -337,31 +309,6 @@ class ApiSettings:
 CLOSED_PROMPTS_EVERY_S = 60.0
 
 
-def closed_prompt_refresher(
-    live: LiveConfig,
-    instance_dir: Path,
-    rootfs: Path,
-    clock: Callable[[], float],
-    overrides: Overrides = no_overrides,
-) -> Callable[[], int]:
-    """A job that renders the closed announcements from now for a week, with the overrides in
-    force: run at start and every minute (`run_service`), it keeps the announcements on disk
-    as the days pass and within a minute of a new override. Rendering is cached by content:
-    a run with nothing new costs only the computation."""
-
-    def refresh() -> int:
-        config = live.current
-        since = datetime.fromtimestamp(clock(), UTC)
-        texts = closed_spoken(
-            tuple(config.clients.values()), config.service_center, since, overrides=overrides()
-        )
-        spoken = [SpokenText(text, language) for text, language in sorted(texts)]
-        renderer = EspeakRenderer(["chroot", str(rootfs)])
-        return render_all(spoken, instance_dir / "sounds" / "tts", prompt_cache(), renderer)
-
-    return refresh
-
-
 async def _every(seconds: float, job: Callable[[], object]) -> None:
     while True:
         try:
@@ -376,14 +323,26 @@ async def run_service(
     live: LiveConfig | None = None,
     api: ApiSettings | None = None,
     refresh_prompts: Callable[[], object] | None = None,
+    tasks: Sequence[Callable[[], Coroutine[object, object, None]]] = (),
 ) -> None:
     """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
-    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute."""
+    `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute; `tasks`
+    (e.g. the SIP ban, `stadtruf.asterisk.bans.BanGuard.run`) beside it, and with a callback
+    list, its retention (`stadtruf.retention`)."""
     server: ApiServer | None = None
     background: asyncio.Task[None] | None = None
+    jobs = [asyncio.create_task(task()) for task in tasks]
     if refresh_prompts is not None:
         background = asyncio.create_task(_every(CLOSED_PROMPTS_EVERY_S, refresh_prompts))
     queue = service.queue
+    if queue is not None and queue.callbacks is not None and live is not None:
+        retention = purge_forever(
+            queue.callbacks,
+            lambda: connected_rest(service.app),
+            lambda: live.current.service_center.privacy.callback_retention_days,
+            queue.shared.wall_clock,
+        )
+        jobs.append(asyncio.create_task(retention))
     if queue is not None and api is not None:
         auth = ApiAuth.from_env(os.environ, api.passwords)
         throttle = Throttle()
@@ -413,10 +372,11 @@ async def run_service(
     try:
         await run_until_signalled(service.app, live)
     finally:
-        if background is not None:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+        for task in (background, *jobs):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if server is not None:
             await server.close()
 

@@ -105,7 +105,10 @@ class TestCarrier(Listener):
             variables["REDIRECTING(reason)"] = "unconditional"
             variables["REDIRECTING(count)"] = "1"
         if withheld:
+            # PJSIP builds the outgoing From/P-Asserted-Identity from the connected line: with
+            # a number, it goes in P-Asserted-Identity with Privacy: id, From is anonymous (CLIR).
             variables["CALLERID(pres)"] = "prohib"
+            variables["CONNECTEDLINE(pres)"] = "prohib"
         caller_id = f'"{caller_name}" <{caller}>' if caller else None
         await self.rest.originate(
             f"PJSIP/{number}@servicecenter",

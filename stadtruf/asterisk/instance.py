@@ -105,6 +105,9 @@ class AsteriskInstance:
         self.directory.mkdir(parents=True, exist_ok=True)
         base = asterisk_docker_dir()
         env = dict(os.environ)
+        # render-config.sh hashes this instance's ARI password itself; a hash from the
+        # environment could belong to another password.
+        env.pop("STADTRUF_ARI_PASSWORD_CRYPT", None)
         env.update({f"STADTRUF_{k}": v for k, v in self.settings.template_values().items()})
         sources = [str(base / t) for t in self.settings.templates]
         result = subprocess.run(

@@ -12,6 +12,7 @@ from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
 from stadtruf.api.web_setup import WebSetupError, server_extras
+from stadtruf.asterisk.bans import guard_instance
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
@@ -53,6 +54,15 @@ def register(sub: Subcommands) -> None:
         type=Path,
         default=run_dir() / "callbacks.jsonl",
         help="where callback requests are stored (%(default)s)",
+    )
+    parser.add_argument(
+        "--asterisk-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the ServiceCenter Asterisk's instance directory (log/security.log, etc/): ban "
+        "addresses after repeated SIP failures there (sip_bans:, docs/security.md); "
+        "its pjsip.conf must #tryinclude pjsip_bans.conf",
     )
     parser.add_argument(
         "--agent-state",
@@ -127,6 +137,10 @@ def serve(args: argparse.Namespace) -> int:
             web=web,
             ssl_context=tls,
         )
+        tasks = []
+        if args.asterisk_dir is not None:
+            directory = args.asterisk_dir
+            tasks.append(guard_instance(service, config, directory, directory / "etc").run)
         with written_pid():
-            asyncio.run(run_service(service, live, api))
+            asyncio.run(run_service(service, live, api, tasks=tasks))
     return 0

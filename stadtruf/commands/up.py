@@ -24,6 +24,7 @@ from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.asterisk.agents import AgentEndpoint
+from stadtruf.asterisk.bans import guard_instance
 from stadtruf.asterisk.dialplan import numbers_conf
 from stadtruf.asterisk.instance import AsteriskInstance, AsteriskStartError
 from stadtruf.asterisk.topology import (
@@ -41,13 +42,13 @@ from stadtruf.config import ConfigError, load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.passwords import agent_endpoints, demo_passwords
 from stadtruf.config.site import agents_path
+from stadtruf.core.credentials import weak_secret
 from stadtruf.paths import run_dir
+from stadtruf.prompt_files import closed_prompt_refresher, install_prompts
 from stadtruf.service import (
     ApiSettings,
     build_service,
     call_records,
-    closed_prompt_refresher,
-    install_prompts,
     managed_instance_config,
     run_service,
     running_clock,
@@ -112,6 +113,14 @@ def ari_password() -> str:
 
 def up(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
+    given = os.environ.get("STADTRUF_ARI_PASSWORD")
+    if given and (weak := weak_secret(given, name=ARI_USER)) is not None:
+        print(
+            f"stadtruf up: STADTRUF_ARI_PASSWORD {weak}; unset it (a random one per run) or "
+            "set a random one (openssl rand -base64 18)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         # The same gate as `stadtruf config check`: what it refuses does not start either.
         site = load_site(args.config)
@@ -199,8 +208,11 @@ def up(args: argparse.Namespace) -> int:
             refresh = closed_prompt_refresher(
                 live, center.directory, rootfs, clock, overrides.current
             )
+            guard = guard_instance(
+                service, config, center.directory, center.etc, always_trusted=[plan.carrier]
+            )
             with written_pid():
-                asyncio.run(run_service(service, live, api, refresh))
+                asyncio.run(run_service(service, live, api, refresh, tasks=[guard.run]))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1

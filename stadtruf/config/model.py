@@ -56,6 +56,7 @@ from stadtruf.config.fields import (  # noqa: F401 - re-exported: the model's vo
 from stadtruf.config.hours import HoursConfig
 from stadtruf.config.knowledge import KNOWLEDGE_DESCRIPTION, Knowledge
 from stadtruf.config.reporting import Billing, ServiceLevelSettings, ServiceLevelTarget
+from stadtruf.config.security import Privacy, SipBans
 from stadtruf.core.record import CallerNumberStorage
 
 # Used when neither the menu, the client nor the service center says otherwise.
@@ -442,6 +443,12 @@ class ServiceCenter(Frozen):
         default=30, ge=5, le=200, description="Obergrenze an Ansagen pro Anruf im Menü"
     )
     call_records: CallRecords = CallRecords()
+    sip_bans: SipBans = Field(
+        default=SipBans(), description="Sperre von Adressen nach wiederholten SIP-Fehlversuchen"
+    )
+    privacy: Privacy = Field(
+        default=Privacy(), description="Datenschutz: Rufnummern im Log, Aufbewahrungsfristen"
+    )
     capacity: Capacity = Field(
         default=Capacity(), description="RTP-Ports und Höchstzahl gleichzeitiger Anrufe"
     )

@@ -16,6 +16,7 @@ from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.config.agents import Agent, AgentsConfig
 from stadtruf.config.problems import Problem
 from stadtruf.config.site import AGENTS_FILE
+from stadtruf.core.credentials import MIN_LENGTH, weak_secret
 
 
 def resolve_password(
@@ -67,6 +68,17 @@ def agent_endpoints(
             password = fallback.get(agent.id)
         if password is None:
             problems.append(_problem(agents, base_dir, password_loc, _missing(agent, base_dir)))
+            continue
+        weak = weak_secret(password, name=agent.id)
+        if weak is not None:
+            # A weak SIP password is the first a scanner finds (docs/security.md); never the
+            # password itself in the message.
+            message = (
+                f"Agent '{agent.id}': das Passwort aus {_password_place(agent, base_dir)} {weak}; "
+                f"bitte ein zufälliges mit mindestens {MIN_LENGTH} Zeichen setzen "
+                "(z. B. openssl rand -base64 18)"
+            )
+            problems.append(_problem(agents, base_dir, password_loc, message))
             continue
         try:
             endpoints.append(AgentEndpoint(agent.id, password))

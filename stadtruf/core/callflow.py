@@ -113,6 +113,9 @@ class Arrival:
     caller: str | None
     diversion: str | None = None
     caller_name: str = ""
+    # CLIR: the caller withheld the number (CALLERID(pres) prohib…). It may still find the
+    # town; nothing after the origin sees it, nor the caller's name (stadtruf.core.privacy).
+    withheld: bool = False
     client: str | None = None  # given (stadtruf simulate CLIENT): skip the origin rules
     at: datetime | None = None  # the moment of arrival, for the opening hours (None: open)
     overrides: tuple[Override, ...] = ()  # opening-hours overrides in force
@@ -164,6 +167,8 @@ def start(config: ServiceCenterConfig, arrival: Arrival) -> Step:
     origin = resolve(
         config, dialled=arrival.dialled, caller=arrival.caller, diversion=arrival.diversion
     )
+    if arrival.withheld:
+        arrival = replace(arrival, caller=None, caller_name="")
     caller = normalize(arrival.caller)
     client, rule, reason = origin.client_id, str(origin.rule), origin.reason
     if arrival.client is not None:

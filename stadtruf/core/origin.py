@@ -25,6 +25,7 @@ from enum import StrEnum
 from stadtruf.config import ASK, ServiceCenterConfig
 from stadtruf.config.agents import DialledKind
 from stadtruf.core.numbers import called_number, is_national, normalize
+from stadtruf.core.record import SHORTENED, stored_caller
 
 
 class Rule(StrEnum):
@@ -68,7 +69,7 @@ def resolve(
                 f"umgeleitet von der Zentrale {diverted_from} ({client_id})",
                 matched=diverted_from,
             )
-        notes.append(f"Umleitung von {diverted_from} gehört keinem Kunden")
+        notes.append(f"Umleitung von {_short(diverted_from)} gehört keinem Kunden")
 
     number = called_number(dialled, cfg.routed_numbers)
     if number is not None:
@@ -83,11 +84,22 @@ def resolve(
         if number in cfg.service_center.service_numbers:
             notes.append(f"{number} gewählt")
         else:
-            notes.append(f"gewählte Nummer {number} gehört keinem Kunden")
+            notes.append(f"gewählte Nummer {_bounded(number)} gehört keinem Kunden")
     else:
         notes.append("keine gewählte Nummer")
 
     return _by_area_code(cfg, normalize(caller), notes)
+
+
+def _short(number: str) -> str:
+    """A caller's (or forwarder's) number as a reason may show it: the reason is a channel
+    variable and a log line, so only the area code (docs/security.md), never the whole."""
+    return stored_caller(number, "area_code") or SHORTENED
+
+
+def _bounded(number: str, limit: int = 24) -> str:
+    """A dialled number from the carrier, cut so that a reason stays one short line."""
+    return number if len(number) <= limit else number[:limit] + SHORTENED
 
 
 def _by_area_code(cfg: ServiceCenterConfig, caller: str | None, notes: list[str]) -> OriginDecision:
@@ -95,7 +107,7 @@ def _by_area_code(cfg: ServiceCenterConfig, caller: str | None, notes: list[str]
         return _undecided(cfg, [*notes, "Rufnummer des Anrufers unterdrückt oder unbekannt"])
     if not is_national(caller):
         what = "aus dem Ausland" if caller.startswith("00") else "ohne Vorwahl"
-        return _undecided(cfg, [*notes, f"Anrufer {caller} {what}"])
+        return _undecided(cfg, [*notes, f"Anrufer {_short(caller)} {what}"])
 
     for length in range(len(caller), 1, -1):
         prefix = caller[:length]
@@ -122,7 +134,7 @@ def _by_area_code(cfg: ServiceCenterConfig, caller: str | None, notes: list[str]
         return _undecided(
             cfg, [*notes, f"Vorwahl {prefix} gehört mehreren Kunden ({listing})"], owners, prefix
         )
-    return _undecided(cfg, [*notes, f"Vorwahl von {caller} gehört keinem Kunden"])
+    return _undecided(cfg, [*notes, f"Vorwahl von {_short(caller)} gehört keinem Kunden"])
 
 
 def _undecided(

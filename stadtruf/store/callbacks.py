@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 
 import structlog
 
-from stadtruf.store.durable import fsync_dir
+from stadtruf.store.durable import fsync_dir, write_atomically
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +131,12 @@ class CallbackRequest:
 def _safe_name(name: str) -> bool:
     # The name becomes a URL path segment and a file name in Asterisk's spool: no paths.
     return 0 < len(name) <= 80 and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
+
+
+def past_retention(request: CallbackRequest, now: datetime, days: int) -> bool:
+    """Whether `request` has been kept `days` days since it was asked for (open or done: a
+    callback nobody made in a month is not made any more; docs/security.md)."""
+    return parse_utc(request.requested_at) <= now - timedelta(days=days)
 
 
 # --- Pure: the line format and the fold ---------------------------------------------------------
@@ -245,6 +251,21 @@ class CallbackStore:
             self._append(updated)
         log.info("callback.done", callback=callback_id, done_by=agent)
         return updated
+
+    def purge(self, now: datetime, days: int) -> tuple[CallbackRequest, ...]:
+        """Delete every request past its retention (`past_retention`); the ones deleted.
+
+        The file is rewritten with the rest (atomically: old or new file after a crash), so
+        the deleted requests' numbers are gone from disk, not only hidden by a later line."""
+        with self._lock:
+            records = self._read()
+            gone = [r for r in records.values() if past_retention(r, now, days)]
+            if not gone:
+                return ()
+            kept = [r for r in records.values() if not past_retention(r, now, days)]
+            write_atomically(self.path, "".join(to_line(r) for r in kept).encode("utf-8"))
+        log.info("callback.purged", deleted=len(gone), kept=len(kept), retention_days=days)
+        return tuple(gone)
 
     # Under the lock from here on.
 

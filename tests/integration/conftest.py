@@ -35,7 +35,8 @@ from stadtruf.config import load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.load import ServiceCenterConfig
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, Records, build_app, install_prompts, running_clock
+from stadtruf.prompt_files import install_prompts
+from stadtruf.service import LiveConfig, Records, build_app, running_clock
 from stadtruf.testcall import TestCarrier
 from tests.integration.support import Observer, wait_until_idle
 from tests.support.addresses import TEST_PLAN

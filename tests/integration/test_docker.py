@@ -43,7 +43,7 @@ from stadtruf.asterisk.topology import (
 )
 from stadtruf.config import load_site
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import install_prompts
+from stadtruf.prompt_files import install_prompts
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import TEST_AGENTS, TEST_QUEUES, Site
 from tests.integration.docker_engine import docker_engine

@@ -101,7 +101,8 @@ async def test_with_the_app_stopped_a_dinslaken_call_to_115_reaches_an_agent_mar
     assert ring.caller_number == DINSLAKEN_CALLER
     assert [r.agent for r in phones.rings] == ["agent-101"]  # only the logged-in agent
     await end(call, phones, ring)
-    await logged(site, f"Anruf von {DINSLAKEN_CALLER} an 115 geht ohne App an die")
+    # The caller's number shortened to its first five digits (privacy, docs/security.md).
+    await logged(site, f"Anruf von {DINSLAKEN_CALLER[:5]}… an 115 geht ohne App an die")
 
 
 async def test_with_the_fastagi_server_stopped_too_the_call_still_reaches_an_agent(
@@ -156,7 +157,7 @@ async def test_with_nobody_ready_the_caller_is_held_and_rung_through_once_an_age
     async with fastagi_server(site) as url, agi_settings(site, http, url):
         call = await carrier.call("115", caller=DINSLAKEN_CALLER, caller_name="Max")
         try:
-            await logged(site, f"stadtruf: fallback: no agent free for {DINSLAKEN_CALLER}")
+            await logged(site, f"stadtruf: fallback: no agent free for {DINSLAKEN_CALLER[:5]}…")
             assert not phones.rings
             # An agent becomes ready (as the app would mirror a login): the next round rings.
             await observer.rest.set_device_state(mirror_device("agent-101"), READY)

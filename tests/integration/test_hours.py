@@ -21,7 +21,8 @@ from stadtruf.core.closed import closed_plan
 from stadtruf.core.hours import BERLIN
 from stadtruf.core.prompts import SpokenText, media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, install_prompts, running_clock
+from stadtruf.prompt_files import install_prompts
+from stadtruf.service import LiveConfig, running_clock
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import TEST_QUEUES, Site, running_app
 from tests.integration.support import Observer, playback

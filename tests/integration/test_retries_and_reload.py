@@ -15,7 +15,8 @@ from stadtruf.config import load_site
 from stadtruf.config.model import Prompt
 from stadtruf.core.prompts import media_uri
 from stadtruf.paths import sample_config_dir
-from stadtruf.service import LiveConfig, install_prompts
+from stadtruf.prompt_files import install_prompts
+from stadtruf.service import LiveConfig
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import Site, running_app
 from tests.integration.support import Observer, on_channel

@@ -102,35 +102,35 @@ class Case:
 
 CASES = {
     "env and file": Case(
-        env={ENV_1: "eins"},
-        secret="zwei\n",  # an editor's trailing newline is not part of the password
-        endpoints={"agent-1": "eins", "agent-2": "zwei"},
+        env={ENV_1: "eins-Kx7pQ2mZ"},
+        secret="zwei-Rt5wN8vB\n",  # an editor's trailing newline is not part of the password
+        endpoints={"agent-1": "eins-Kx7pQ2mZ", "agent-2": "zwei-Rt5wN8vB"},
     ),
     "missing env": Case(
-        secret="zwei",
-        endpoints={"agent-2": "zwei"},
+        secret="zwei-Rt5wN8vB",
+        endpoints={"agent-2": "zwei-Rt5wN8vB"},
         problems=[f"2:9: Agent 'agent-1' hat kein SIP-Passwort: Umgebungsvariable {ENV_1}"],
     ),
     "missing file": Case(
-        env={ENV_1: "eins"},
-        endpoints={"agent-1": "eins"},
+        env={ENV_1: "eins-Kx7pQ2mZ"},
+        endpoints={"agent-1": "eins-Kx7pQ2mZ"},
         problems=["7:20: Agent 'agent-2' hat kein SIP-Passwort: password_file"],
     ),
     "file wins over env": Case(
-        env={ENV_1: "eins", "STADTRUF_AGENT_AGENT_2_PASSWORD": "env"},
-        secret="datei",
-        endpoints={"agent-1": "eins", "agent-2": "datei"},
+        env={ENV_1: "eins-Kx7pQ2mZ", "STADTRUF_AGENT_AGENT_2_PASSWORD": "env-Lm3qW9xYz"},
+        secret="datei-Pq2sL5tG",
+        endpoints={"agent-1": "eins-Kx7pQ2mZ", "agent-2": "datei-Pq2sL5tG"},
     ),
     "unusable characters": Case(
-        env={ENV_1: "ge;heim"},
-        secret="zwei",
-        endpoints={"agent-2": "zwei"},
+        env={ENV_1: "ge;heim-Kx7pQ2mZ"},
+        secret="zwei-Rt5wN8vB",
+        endpoints={"agent-2": "zwei-Rt5wN8vB"},
         problems=[f"2:9: Agent 'agent-1': das Passwort aus ${ENV_1} enthält Zeichen"],
     ),
     "fallback fills the gaps only": Case(
-        env={ENV_1: "eins"},
-        fallback={"agent-1": "demo1", "agent-2": "demo2"},
-        endpoints={"agent-1": "eins", "agent-2": "demo2"},
+        env={ENV_1: "eins-Kx7pQ2mZ"},
+        fallback={"agent-1": "demo1-Hj4kP7sD", "agent-2": "demo2-Wc8rT3fJ"},
+        endpoints={"agent-1": "eins-Kx7pQ2mZ", "agent-2": "demo2-Wc8rT3fJ"},
     ),
 }
 
@@ -157,7 +157,7 @@ def test_missing_file_problem_names_the_file(tmp_path: Path) -> None:
     directory = config_dir(tmp_path)
     agents = load_site(directory).agents
     assert agents is not None
-    _, problems = agent_endpoints(agents, {ENV_1: "x"}, agents_path(directory).parent)
+    _, problems = agent_endpoints(agents, {ENV_1: "x-Vb6nM2cXq9"}, agents_path(directory).parent)
     assert str(directory / "agents" / "secrets" / "agent-2.password") in problems[0].message
 
 
@@ -197,21 +197,21 @@ def render(directory: Path, out: Path, *extra: str) -> int:
 def test_render_writes_the_agents_endpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(ENV_1, "eins")
+    monkeypatch.setenv(ENV_1, "eins-Kx7pQ2mZ")
     out = tmp_path / "out"
 
-    status = render(config_dir(tmp_path, secret="zwei"), out, "--address", "192.0.2.10")
+    status = render(config_dir(tmp_path, secret="zwei-Rt5wN8vB"), out, "--address", "192.0.2.10")
 
     assert status == 0
     conf = out / "pjsip_agents.conf"
     text = conf.read_text()
-    assert "[agent-1]" in text and "password = eins" in text
-    assert "[agent-2]" in text and "password = zwei" in text
+    assert "[agent-1]" in text and "password = eins-Kx7pQ2mZ" in text
+    assert "[agent-2]" in text and "password = zwei-Rt5wN8vB" in text
     assert "media_address = 192.0.2.10" in text
     assert stat.S_IMODE(conf.stat().st_mode) == 0o600  # it holds the passwords
     assert (out / "stadtruf-numbers.conf").exists()
     printed = capsys.readouterr().out
-    assert f"wrote {conf}" in printed and "eins" not in printed
+    assert f"wrote {conf}" in printed and "eins-Kx7pQ2mZ" not in printed
 
 
 def test_render_without_agents_file_writes_no_endpoints(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_render_with_a_missing_password_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    directory = config_dir(tmp_path, secret="zwei")
+    directory = config_dir(tmp_path, secret="zwei-Rt5wN8vB")
 
     status = render(directory, out)
 
@@ -268,11 +268,11 @@ def fake_ari(status: int = 204) -> Iterator[tuple[str, list[str]]]:
 def test_render_reload_reloads_pjsip_through_ari(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(ENV_1, "eins")
-    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari")
+    monkeypatch.setenv(ENV_1, "eins-Kx7pQ2mZ")
+    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9")
     with fake_ari() as (url, reloaded):
         monkeypatch.setenv("STADTRUF_ARI_URL", url)
-        status = render(config_dir(tmp_path, secret="zwei"), tmp_path / "out", "--reload")
+        status = render(config_dir(tmp_path, secret="zwei-Rt5wN8vB"), tmp_path / "out", "--reload")
     assert status == 0
     assert reloaded == ["res_pjsip.so", "pbx_config.so"]
     assert "reloaded res_pjsip.so" in capsys.readouterr().out
@@ -281,7 +281,7 @@ def test_render_reload_reloads_pjsip_through_ari(
 def test_render_reload_refused_by_asterisk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari")
+    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9")
     with fake_ari(status=409) as (url, _):
         monkeypatch.setenv("STADTRUF_ARI_URL", url)
         status = render(config_dir(tmp_path, agents=None), tmp_path / "out", "--reload")
@@ -364,7 +364,7 @@ def test_up_endpoints(
     test_phones: bool,
     ids: list[str],
 ) -> None:
-    monkeypatch.setenv(ENV_1, "eins")
+    monkeypatch.setenv(ENV_1, "eins-Kx7pQ2mZ")
     directory = config_dir(tmp_path)  # agent-2's password file is missing
     agents = load_site(directory).agents
     assert agents is not None
@@ -373,6 +373,22 @@ def test_up_endpoints(
     endpoints = agent_phone_endpoints(agents, args)
 
     assert [e.id for e in endpoints] == ids
-    assert endpoints[0].password == "eins"  # a real password is never replaced by a demo one
+    assert (
+        endpoints[0].password == "eins-Kx7pQ2mZ"
+    )  # a real password is never replaced by a demo one
     skipped = capsys.readouterr().err
     assert ("agent-2" in skipped and "übersprungen" in skipped) is not test_phones
+
+
+@pytest.mark.parametrize(
+    "weak", ["", "geheim", "1234", "agent-1-passwort", "kurz-123", "aaaaaaaaaaaaaa"]
+)
+def test_a_weak_agent_password_makes_no_endpoint(tmp_path: Path, weak: str) -> None:
+    """Default, sample, short or name-like SIP passwords are what svcrack tries first."""
+    directory = config_dir(tmp_path, secret="zwei-Rt5wN8vB")
+    agents = load_site(directory).agents
+    assert agents is not None
+    endpoints, problems = agent_endpoints(agents, {ENV_1: weak}, agents_path(directory).parent)
+    assert [e.id for e in endpoints] == ["agent-2"]
+    assert len(problems) == 1 and "agent-1" in problems[0].message
+    assert not weak or weak not in problems[0].message.split("Passwort aus", 1)[1]

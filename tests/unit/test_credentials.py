@@ -1,0 +1,66 @@
+"""Weak secrets are refused at start (issue #13): empty, default, sample, short, name-like."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ari_app.settings import AriSettings, SettingsError
+from stadtruf.core.credentials import weak_secret
+from stadtruf.paths import asterisk_docker_dir
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "   ", "asterisk", "Passwort", "geheim", "changeme", "amp111", "kurz", "aaaaaaaaaaaaaaaa"],
+)
+def test_weak_secrets_are_refused(value: str) -> None:
+    assert weak_secret(value) is not None
+
+
+def test_a_secret_with_the_user_name_is_refused() -> None:
+    assert weak_secret("stadtruf-2026-Winter", name="stadtruf") == "enthält den Namen 'stadtruf'"
+
+
+def test_a_random_secret_is_accepted() -> None:
+    assert weak_secret("kaVeUWHafoJNHgdy_l7AaVm_", name="stadtruf") is None
+
+
+@pytest.mark.parametrize("password", ["", "asterisk", "stadtruf", "secret123"])
+def test_the_app_refuses_to_start_with_a_weak_ari_password(password: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        AriSettings.from_env({"STADTRUF_ARI_PASSWORD": password})
+    assert "STADTRUF_ARI_PASSWORD" in str(caught.value)
+    assert not password or f"{password} " not in str(caught.value)
+
+
+def test_ari_conf_keeps_only_a_crypt_hash_of_the_password(tmp_path: Path) -> None:
+    base = asterisk_docker_dir()
+    password = "kaVeUWHafoJNHgdy_l7AaVm_"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "STADTRUF_ARI_USER": "stadtruf",
+        "STADTRUF_ARI_PASSWORD": password,
+        **{f"STADTRUF_{n}": "1" for n in ("BIND_ADDRESS", "SIP_PORT", "HTTP_PORT", "RTP_START")},
+        **{
+            f"STADTRUF_{n}": "1"
+            for n in ("RTP_END", "CARRIER_ADDRESS", "CARRIER_PORT", "MAX_CALLS")
+        },
+    }
+    out = tmp_path / "etc"
+    result = subprocess.run(
+        [str(base / "render-config.sh"), str(out), str(base / "asterisk")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ari = (out / "ari.conf").read_text()
+    assert password not in ari
+    assert "password_format = crypt" in ari
+    hashed = next(line for line in ari.splitlines() if line.startswith("password = "))
+    assert hashed.removeprefix("password = ").startswith("$6$")
+    assert password not in "".join(p.read_text() for p in out.glob("*.conf"))
