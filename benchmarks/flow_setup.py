@@ -121,9 +121,13 @@ def queues_conf(prompts: Prompts, agents: list[str]) -> str:
     lines = [
         "[general]",
         "shared_lastcall = no",
+        # Without autofill app_queue rings for the head caller only, one caller at a time;
+        # the app's engine rings a free agent for every waiting caller at once.
+        "autofill = yes",
         "",
         "[flowbench-kfz]",
         "strategy = leastrecent",
+        "autofill = yes",
         "timeout = 15",
         "retry = 1",
         "wrapuptime = 0",
