@@ -44,6 +44,8 @@ from stadtruf.core.prompts import media_uri
 log = structlog.get_logger(__name__)
 
 _HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
+# Effects that may go out while a barge-in's stop is still on its way (CallDriver._apply).
+_OVERLAPS_A_STOP = (callflow.Emit, PlayPrompt, StartDigitTimer, CancelDigitTimer)
 # The dialplan context that dials a transfer target with the annotation headers.
 TRANSFER_CONTEXT = "stadtruf-transfer"
 
@@ -190,42 +192,63 @@ class CallDriver:
     # -- flow → ARI ----------------------------------------------------------------------
 
     async def _apply(self, effects: tuple[callflow.Effect, ...]) -> None:
-        for effect in effects:
-            match effect:
-                case callflow.Emit(event=event):
-                    self._emit(event)
-                case callflow.Answer():
-                    await self.rest.answer(self.channel_id)
-                case callflow.SetVariable(name=name, value=value):
-                    await self.rest.set_var(self.channel_id, name, value)
-                case SetLanguage(language=language):
-                    await self.rest.set_var(self.channel_id, "CHANNEL(language)", language)
-                case PlayPrompt(prompts=prompts, language=language, playback_id=pid):
-                    media = [media_uri(p, language) for p in prompts]
-                    log.info("call.prompt", menu=effect.menu, media=media)
-                    await self._play(pid, media, language)
-                case callflow.PlayToEnd(prompt=prompt, language=language, playback_id=pid):
-                    await self._play(pid, [media_uri(prompt, language)], language)
-                case StopPrompt(playback_id=pid):
-                    ari_id = self._playbacks.get(pid)
-                    if ari_id is not None:
-                        with contextlib.suppress(AriNotFound):  # finished meanwhile
-                            await self.rest.stop_playback(ari_id)
-                case StartDigitTimer(seconds=seconds, timer_id=tid):
-                    self._timers[tid] = self.timers(seconds, self._timeout(tid))
-                case CancelDigitTimer(timer_id=tid):
-                    handle = self._timers.pop(tid, None)
-                    if handle is not None:
-                        handle.cancel()
-                case callflow.Queue():
-                    await self.handoff.wait_for_agent(self.call, _queue_request(effect))
-                case callflow.Transfer(target=target, extension=extension):
-                    log.info("call.transfer", target=target)
-                    await self.rest.continue_in_dialplan(
-                        self.channel_id, context=TRANSFER_CONTEXT, extension=extension, priority=1
-                    )
-                case callflow.Hangup():
-                    await self.rest.hangup(self.channel_id)
+        # A key during a prompt gives (StopPrompt, …, PlayPrompt): the stop is not awaited
+        # before the next prompt's play, so the two round trips overlap and the next prompt
+        # starts one round trip earlier. Either order is right on Asterisk: a play that comes
+        # first waits behind the playing prompt, which the stop then ends. Anything else
+        # waits for the stop (the caller must be silent before a queue or transfer).
+        stopping: asyncio.Task[None] | None = None
+        try:
+            for effect in effects:
+                if stopping is not None and not isinstance(effect, _OVERLAPS_A_STOP):
+                    await stopping
+                    stopping = None
+                if isinstance(effect, StopPrompt):
+                    stopping = asyncio.create_task(self._stop(effect.playback_id))
+                    await asyncio.sleep(0)  # its request leaves before the play's
+                    continue
+                await self._apply_one(effect)
+        finally:
+            if stopping is not None:
+                await stopping
+
+    async def _stop(self, pid: int) -> None:
+        ari_id = self._playbacks.get(pid)
+        if ari_id is not None:
+            with contextlib.suppress(AriNotFound):  # finished meanwhile
+                await self.rest.stop_playback(ari_id)
+
+    async def _apply_one(self, effect: callflow.Effect) -> None:
+        match effect:
+            case callflow.Emit(event=event):
+                self._emit(event)
+            case callflow.Answer():
+                await self.rest.answer(self.channel_id)
+            case callflow.SetVariable(name=name, value=value):
+                await self.rest.set_var(self.channel_id, name, value)
+            case SetLanguage(language=language):
+                await self.rest.set_var(self.channel_id, "CHANNEL(language)", language)
+            case PlayPrompt(prompts=prompts, language=language, playback_id=pid):
+                media = [media_uri(p, language) for p in prompts]
+                log.info("call.prompt", menu=effect.menu, media=media)
+                await self._play(pid, media, language)
+            case callflow.PlayToEnd(prompt=prompt, language=language, playback_id=pid):
+                await self._play(pid, [media_uri(prompt, language)], language)
+            case StartDigitTimer(seconds=seconds, timer_id=tid):
+                self._timers[tid] = self.timers(seconds, self._timeout(tid))
+            case CancelDigitTimer(timer_id=tid):
+                handle = self._timers.pop(tid, None)
+                if handle is not None:
+                    handle.cancel()
+            case callflow.Queue():
+                await self.handoff.wait_for_agent(self.call, _queue_request(effect))
+            case callflow.Transfer(target=target, extension=extension):
+                log.info("call.transfer", target=target)
+                await self.rest.continue_in_dialplan(
+                    self.channel_id, context=TRANSFER_CONTEXT, extension=extension, priority=1
+                )
+            case callflow.Hangup():
+                await self.rest.hangup(self.channel_id)
 
     def _timeout(self, timer_id: int) -> Callable[[], None]:
         return lambda: self.call.events.put_nowait(DigitTimeout(timer_id))
