@@ -44,8 +44,18 @@ from stadtruf.core.prompts import media_uri
 log = structlog.get_logger(__name__)
 
 _HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
+
+
+def _setting(effect: callflow.SetVariable | SetLanguage) -> tuple[str, str]:
+    if isinstance(effect, SetLanguage):
+        return ("CHANNEL(language)", effect.language)
+    return (effect.name, effect.value)
+
+
+# Effects that touch no channel (CallDriver._apply): they leave a run of settings whole.
+_LOCAL = (callflow.Emit, StartDigitTimer, CancelDigitTimer)
 # Effects that may go out while a barge-in's stop is still on its way (CallDriver._apply).
-_OVERLAPS_A_STOP = (callflow.Emit, PlayPrompt, StartDigitTimer, CancelDigitTimer)
+_OVERLAPS_A_STOP = (*_LOCAL, PlayPrompt, callflow.SetVariable, SetLanguage)
 # The dialplan context that dials a transfer target with the annotation headers.
 TRANSFER_CONTEXT = "stadtruf-transfer"
 
@@ -198,16 +208,26 @@ class CallDriver:
         # first waits behind the playing prompt, which the stop then ends. Anything else
         # waits for the stop (the caller must be silent before a queue or transfer).
         stopping: asyncio.Task[None] | None = None
+        settings: list[tuple[str, str]] = []
         try:
             for effect in effects:
                 if stopping is not None and not isinstance(effect, _OVERLAPS_A_STOP):
                     await stopping
                     stopping = None
+                if isinstance(effect, callflow.SetVariable | SetLanguage):
+                    settings.append(_setting(effect))
+                    continue
+                if settings and not isinstance(effect, _LOCAL):  # one request for a run
+                    # of settings (Ari.set_vars), sent before the next request to Asterisk
+                    await self.rest.set_vars(self.channel_id, settings)
+                    settings = []
                 if isinstance(effect, StopPrompt):
                     stopping = asyncio.create_task(self._stop(effect.playback_id))
                     await asyncio.sleep(0)  # its request leaves before the play's
                     continue
                 await self._apply_one(effect)
+            if settings:
+                await self.rest.set_vars(self.channel_id, settings)
         finally:
             if stopping is not None:
                 await stopping
@@ -224,10 +244,6 @@ class CallDriver:
                 self._emit(event)
             case callflow.Answer():
                 await self.rest.answer(self.channel_id)
-            case callflow.SetVariable(name=name, value=value):
-                await self.rest.set_var(self.channel_id, name, value)
-            case SetLanguage(language=language):
-                await self.rest.set_var(self.channel_id, "CHANNEL(language)", language)
             case PlayPrompt(prompts=prompts, language=language, playback_id=pid):
                 media = [media_uri(p, language) for p in prompts]
                 log.info("call.prompt", menu=effect.menu, media=media)

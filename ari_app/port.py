@@ -63,6 +63,10 @@ class Ari(Protocol):
 
     async def set_var(self, channel_id: str, name: str, value: str) -> None: ...
 
+    async def set_vars(self, channel_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Several variables (or functions) in order, as `set_var` each, in fewer requests."""
+        ...
+
     async def get_var(self, channel_id: str, name: str) -> str | None: ...
 
     async def originate(

@@ -146,6 +146,11 @@ class FakeAri:
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         return self._call("set_var", channel_id=channel_id, name=name, value=value)
 
+    async def set_vars(self, channel_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        # Recorded as the set_var requests it stands for: tests read variables, not batches.
+        for name, value in pairs:
+            self._call("set_var", channel_id=channel_id, name=name, value=value)
+
     async def get_var(self, channel_id: str, name: str) -> str | None:
         return self._call("get_var", channel_id=channel_id, name=name)
 

@@ -274,6 +274,20 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
         None,
     ),
     (
+        "set_vars",
+        lambda r: r.set_vars(
+            "c1", [("STADTRUF_TOPIC", "kfz"), ("CALLERID(name)", 'a "b", c\\d')]
+        ),
+        "POST",
+        "/channels/{channelId}/variable",
+        "/channels/c1/variable",
+        {
+            "variable": "ARRAY(STADTRUF_TOPIC,CALLERID(name))",
+            "value": '"kfz","a \\"b\\", c\\\\d"',
+        },
+        None,
+    ),
+    (
         "get_var",
         lambda r: r.get_var("c1", "CALLERID(num)"),
         "GET",
