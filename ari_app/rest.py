@@ -219,6 +219,11 @@ class AriRest:
             params={"eventSource": event_source},
         )
 
+    async def filter_events(self, app: str, disallowed: Sequence[str]) -> JsonObject:
+        """PUT /applications/{app}/eventFilter: Asterisk no longer sends `app` these types."""
+        body = {"disallowed": [{"type": t} for t in disallowed]}
+        return await self.request("PUT", f"/applications/{_seg(app)}/eventFilter", json=body)
+
     async def list_endpoints(self) -> list[JsonObject]:
         return await self.request("GET", "/endpoints")
 
