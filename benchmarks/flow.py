@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.flow [--calls 60] [--rate 4] [--talk 14] [--agents N]
                                         [--answer-after 1] [--profile FILE]
+                                        [--app-src DIR] [--keep]
 
 Needs SIPp (`apt-get install sip-tester`). Starts the ServiceCenter's Asterisk (127.0.7.1,
 sample config) and the agents' phones (127.0.7.3: N generated agents registered, each phone
@@ -18,7 +19,9 @@ CPU seconds per call of the ServiceCenter's Asterisk, of the app, and of the loa
 (SIPp, agents' phones); app memory per call; DTMF → next prompt and agent answer → caller
 connected, p50 / p99 (benchmarks.flow_observe says how both are timed). Every loop is bounded
 (`--calls`, SIPp's `-timeout`, waits with deadlines); every process started is stopped.
-Exit status 0 when both flows had no failed call and every call reached an agent.
+Exit status 0 when every flow had no failed call and every call reached an agent.
+`--app-src DIR` adds a third run with the app of another checkout (before/after in one run).
+STADTRUF_FLOW_DUMP=file writes every event the observer saw, to see why a call was not counted.
 """
 
 from __future__ import annotations
