@@ -16,6 +16,7 @@ from ari_app.application import (
     APOLOGY_CONTEXT,
     APOLOGY_EXTEN,
     CONVERSATION_BRIDGE_PREFIX,
+    IGNORED_EVENTS,
     REPLACES,
     CallContext,
     StasisApplication,
@@ -325,3 +326,10 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> Non
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0)
+
+
+async def test_each_connect_asks_asterisk_to_keep_the_events_no_part_reads() -> None:
+    async with running() as run:
+        (request,) = run.ari.calls("filter_events")
+        assert request == {"app": SETTINGS.app, "disallowed": list(IGNORED_EVENTS)}
+        assert "ChannelVarset" in IGNORED_EVENTS and "ChannelDtmfReceived" not in IGNORED_EVENTS
