@@ -276,7 +276,10 @@ class StasisApplication:
         # Event types no part of the app reads, yet most of what Asterisk sends (every variable
         # set, every dialplan step: ~60 of ~100 events per queued call, benchmarks.flow). Asterisk
         # then neither encodes nor sends them, nor does the app decode them. Per connection.
-        await self.rest.filter_events(self.settings.app, IGNORED_EVENTS)
+        try:
+            await self.rest.filter_events(self.settings.app, IGNORED_EVENTS)
+        except AriError as error:  # only costlier without it: the app ignores those events
+            log.warning("app.event_filter_failed", error=str(error))
         for hook in self.on_connect:
             await hook()
         self.ready.set()

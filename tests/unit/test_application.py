@@ -333,3 +333,11 @@ async def test_each_connect_asks_asterisk_to_keep_the_events_no_part_reads() -> 
         (request,) = run.ari.calls("filter_events")
         assert request == {"app": SETTINGS.app, "disallowed": list(IGNORED_EVENTS)}
         assert "ChannelVarset" in IGNORED_EVENTS and "ChannelDtmfReceived" not in IGNORED_EVENTS
+
+
+async def test_an_asterisk_without_the_event_filter_still_gets_the_app() -> None:
+    ari = FakeAri()
+    ari.failures["filter_events"] = AriError(405, "PUT", "/applications/stadtruf/eventFilter", "")
+    async with running(ari) as run:
+        await run.push(stasis_start("c1"))
+        assert (await run.calls.next()).channel_id == "c1"
