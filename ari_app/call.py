@@ -46,6 +46,18 @@ from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, Snapshot, dumps, loads
 log = structlog.get_logger(__name__)
 
 _HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
+
+
+def _setting(effect: callflow.SetVariable | SetLanguage) -> tuple[str, str]:
+    if isinstance(effect, SetLanguage):
+        return ("CHANNEL(language)", effect.language)
+    return (effect.name, effect.value)
+
+
+# Effects that touch no channel (CallDriver._apply): they leave a run of settings whole.
+_LOCAL = (callflow.Emit, StartDigitTimer, CancelDigitTimer)
+# Effects that may go out while a barge-in's stop is still on its way (CallDriver._apply).
+_OVERLAPS_A_STOP = (*_LOCAL, PlayPrompt, callflow.SetVariable, SetLanguage)
 # The dialplan context that dials a transfer target with the annotation headers.
 TRANSFER_CONTEXT = "stadtruf-transfer"
 
@@ -189,20 +201,6 @@ class CallDriver:
                 handle.cancel()
             self._timers.clear()
 
-    async def _save(self, state: CallState) -> None:
-        """Keep the call's place in the menus on the channel, for a process after this one."""
-        snap = callflow_resume.snapshot(state)
-        if snap is None or snap == self._saved:
-            return
-        try:
-            await self.rest.set_var(self.channel_id, SNAPSHOT_VARIABLE, dumps(snap))
-        except AriNotFound:
-            raise
-        except AriError as exc:  # the call goes on; only a restart now would start it over
-            log.warning("call.snapshot_not_saved", error=str(exc))
-            return
-        self._saved = snap
-
     # -- ARI → flow ----------------------------------------------------------------------
 
     def _translate(self, event: CallInput) -> callflow.Event | None:
@@ -225,50 +223,95 @@ class CallDriver:
     # -- flow → ARI ----------------------------------------------------------------------
 
     async def _apply(self, effects: tuple[callflow.Effect, ...], state: CallState) -> None:
-        # The snapshot of `state` is written before its prompt starts: Asterisk runs a
-        # channel's requests one after the other, and a playback holds the next until it ends.
-        saved = False
-        for effect in effects:
-            if not saved and isinstance(effect, PlayPrompt | callflow.PlayToEnd):
-                await self._save(state)
-                saved = True
-            match effect:
-                case callflow.Emit(event=event):
-                    self._emit(event)
-                case callflow.Answer():
-                    await self.rest.answer(self.channel_id)
-                case callflow.SetVariable(name=name, value=value):
-                    await self.rest.set_var(self.channel_id, name, value)
-                case SetLanguage(language=language):
-                    await self.rest.set_var(self.channel_id, "CHANNEL(language)", language)
-                case PlayPrompt(prompts=prompts, language=language, playback_id=pid):
-                    media = [media_uri(p, language) for p in prompts]
-                    log.info("call.prompt", menu=effect.menu, media=media)
-                    await self._play(pid, media, language)
-                case callflow.PlayToEnd(prompt=prompt, language=language, playback_id=pid):
-                    await self._play(pid, [media_uri(prompt, language)], language)
-                case StopPrompt(playback_id=pid):
-                    ari_id = self._playbacks.get(pid)
-                    if ari_id is not None:
-                        with contextlib.suppress(AriNotFound):  # finished meanwhile
-                            await self.rest.stop_playback(ari_id)
-                case StartDigitTimer(seconds=seconds, timer_id=tid):
-                    self._timers[tid] = self.timers(seconds, self._timeout(tid))
-                case CancelDigitTimer(timer_id=tid):
-                    handle = self._timers.pop(tid, None)
-                    if handle is not None:
-                        handle.cancel()
-                case callflow.Queue():
-                    await self.handoff.wait_for_agent(self.call, _queue_request(effect))
-                case callflow.Transfer(target=target, extension=extension):
-                    log.info("call.transfer", target=target)
-                    await self.rest.continue_in_dialplan(
-                        self.channel_id, context=TRANSFER_CONTEXT, extension=extension, priority=1
-                    )
-                case callflow.Hangup():
-                    await self.rest.hangup(self.channel_id)
-        if not saved:
-            await self._save(state)
+        # A key during a prompt gives (StopPrompt, …, PlayPrompt): the stop is not awaited
+        # before the next prompt's play, so the two round trips overlap and the next prompt
+        # starts one round trip earlier. Either order is right on Asterisk: a play that comes
+        # first waits behind the playing prompt, which the stop then ends. Anything else
+        # waits for the stop (the caller must be silent before a queue or transfer).
+        # The snapshot of `state` goes with the settings before its prompt starts: Asterisk
+        # runs a channel's requests one after the other, and a playback holds the next until
+        # it ends.
+        snap = callflow_resume.snapshot(state)
+        unsaved = dumps(snap) if snap is not None and snap != self._saved else None
+        stopping: asyncio.Task[None] | None = None
+        settings: list[tuple[str, str]] = []
+        try:
+            for effect in effects:
+                if stopping is not None and not isinstance(effect, _OVERLAPS_A_STOP):
+                    await stopping
+                    stopping = None
+                if isinstance(effect, callflow.SetVariable | SetLanguage):
+                    settings.append(_setting(effect))
+                    continue
+                if unsaved and isinstance(effect, PlayPrompt | callflow.PlayToEnd):
+                    settings.append((SNAPSHOT_VARIABLE, unsaved))
+                    unsaved = None
+                if settings and not isinstance(effect, _LOCAL):  # one request for a run
+                    # of settings (Ari.set_vars), sent before the next request to Asterisk
+                    await self._set(settings, snap)
+                    settings = []
+                if isinstance(effect, StopPrompt):
+                    stopping = asyncio.create_task(self._stop(effect.playback_id))
+                    await asyncio.sleep(0)  # its request leaves before the play's
+                    continue
+                await self._apply_one(effect)
+            if unsaved:
+                settings.append((SNAPSHOT_VARIABLE, unsaved))
+            if settings:
+                await self._set(settings, snap)
+        finally:
+            if stopping is not None:
+                await stopping
+
+    async def _set(self, settings: list[tuple[str, str]], snap: Snapshot | None) -> None:
+        """One request for a run of channel settings; the snapshot, if among them, is saved."""
+        snapshot_only = len(settings) == 1 and settings[0][0] == SNAPSHOT_VARIABLE
+        try:
+            await self.rest.set_vars(self.channel_id, settings)
+        except AriNotFound:
+            raise
+        except AriError as exc:
+            if not snapshot_only:
+                raise
+            # The call goes on; only a restart now would start it over.
+            log.warning("call.snapshot_not_saved", error=str(exc))
+            return
+        if any(name == SNAPSHOT_VARIABLE for name, _ in settings):
+            self._saved = snap
+
+    async def _stop(self, pid: int) -> None:
+        ari_id = self._playbacks.get(pid)
+        if ari_id is not None:
+            with contextlib.suppress(AriNotFound):  # finished meanwhile
+                await self.rest.stop_playback(ari_id)
+
+    async def _apply_one(self, effect: callflow.Effect) -> None:
+        match effect:
+            case callflow.Emit(event=event):
+                self._emit(event)
+            case callflow.Answer():
+                await self.rest.answer(self.channel_id)
+            case PlayPrompt(prompts=prompts, language=language, playback_id=pid):
+                media = [media_uri(p, language) for p in prompts]
+                log.info("call.prompt", menu=effect.menu, media=media)
+                await self._play(pid, media, language)
+            case callflow.PlayToEnd(prompt=prompt, language=language, playback_id=pid):
+                await self._play(pid, [media_uri(prompt, language)], language)
+            case StartDigitTimer(seconds=seconds, timer_id=tid):
+                self._timers[tid] = self.timers(seconds, self._timeout(tid))
+            case CancelDigitTimer(timer_id=tid):
+                handle = self._timers.pop(tid, None)
+                if handle is not None:
+                    handle.cancel()
+            case callflow.Queue():
+                await self.handoff.wait_for_agent(self.call, _queue_request(effect))
+            case callflow.Transfer(target=target, extension=extension):
+                log.info("call.transfer", target=target)
+                await self.rest.continue_in_dialplan(
+                    self.channel_id, context=TRANSFER_CONTEXT, extension=extension, priority=1
+                )
+            case callflow.Hangup():
+                await self.rest.hangup(self.channel_id)
 
     def _timeout(self, timer_id: int) -> Callable[[], None]:
         return lambda: self.call.events.put_nowait(DigitTimeout(timer_id))

@@ -7,6 +7,8 @@ all (`AriUnavailable`). Everything else is an `AriError` carrying the HTTP statu
 
 from __future__ import annotations
 
+import json as jsonlib
+
 
 class AriError(Exception):
     """An ARI request failed. `status` is the HTTP status, or None if no response arrived."""
@@ -43,3 +45,19 @@ def left_stasis(status: int, path: str, message: str) -> bool:
     the client raises `AriNotFound` for it too (a hostile INVITE answered and at once hung up
     crashed the handler)."""
     return status == 409 and path.startswith("/channels/") and "not in stasis" in message.lower()
+
+
+def error_message(body: bytes, reason: str | None) -> str:
+    """ARI errors are ``{"message": "..."}``; fall back to the raw text or the HTTP reason."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        decoded = jsonlib.loads(text) if text else None
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict):
+        message = decoded.get("message") or decoded.get("error")
+        if isinstance(message, str) and message:
+            return message
+    if text:
+        return text if len(text) <= 200 else text[:200] + "…"
+    return reason or "no details"

@@ -18,7 +18,8 @@ import aiohttp
 import structlog
 import yarl
 
-from ari_app.errors import AriError, AriNotFound, AriUnavailable, left_stasis
+from ari_app.errors import AriError, AriNotFound, AriUnavailable, error_message, left_stasis
+from ari_app.variables import array_assignment
 
 __all__ = ["AriRest", "HangupReason", "JsonObject", "base_url_of", "basic_auth_header"]
 
@@ -93,22 +94,6 @@ def _query(params: Mapping[str, ParamValue] | None) -> dict[str, str | int | flo
         else:
             out[key] = value
     return out
-
-
-def _error_message(body: bytes, reason: str | None) -> str:
-    """ARI errors are ``{"message": "..."}``; fall back to the raw text or the HTTP reason."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        decoded = jsonlib.loads(text) if text else None
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, dict):
-        message = decoded.get("message") or decoded.get("error")
-        if isinstance(message, str) and message:
-            return message
-    if text:
-        return text if len(text) <= 200 else text[:200] + "…"
-    return reason or "no details"
 
 
 class AriRest:
@@ -198,7 +183,7 @@ class AriRest:
         log.debug("ari.rest", method=method, path=path, status=status)
         if 200 <= status < 300:
             return body
-        message = _error_message(body, reason)
+        message = error_message(body, reason)
         if status == 404 or left_stasis(status, path, message):
             raise AriNotFound(status, method, path, message)
         if status in (401, 403):
@@ -233,6 +218,11 @@ class AriRest:
             f"/applications/{_seg(app)}/subscription",
             params={"eventSource": event_source},
         )
+
+    async def filter_events(self, app: str, disallowed: Sequence[str]) -> JsonObject:
+        """PUT /applications/{app}/eventFilter: Asterisk no longer sends `app` these types."""
+        body = {"disallowed": [{"type": t} for t in disallowed]}
+        return await self.request("PUT", f"/applications/{_seg(app)}/eventFilter", json=body)
 
     async def list_endpoints(self) -> list[JsonObject]:
         return await self.request("GET", "/endpoints")
@@ -307,6 +297,12 @@ class AriRest:
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         params = {"variable": name, "value": value}
         await self.request("POST", f"/channels/{_seg(channel_id)}/variable", params=params)
+
+    async def set_vars(self, channel_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """In one request where ARRAY() can carry them (`ari_app.variables`)."""
+        assignment = array_assignment(pairs)
+        for name, value in [assignment] if assignment else pairs:
+            await self.set_var(channel_id, name, value)
 
     async def get_var(self, channel_id: str, name: str) -> str | None:
         """A channel variable or function (``CALLERID(num)``); None if the variable is unset.

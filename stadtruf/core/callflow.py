@@ -410,12 +410,20 @@ def _annotate(
         return state, ()
     topic = state.config.topic(topic_id) if topic_id else None
     marks = annotate(client, topic, state.arrival.caller_name, topic_id=topic_id, language=language)
-    settings = [
+    # Only what changed since the last marks: the topic's annotation repeats the client's, and
+    # every variable is one ARI round trip (and a ChannelVarset event) on the call's path.
+    before = dict(_settings(state.annotation)) if state.annotation is not None else {}
+    changed = [(n, v) for n, v in _settings(marks) if before.get(n) != v]
+    return replace(state, annotation=marks), tuple(SetVariable(n, v) for n, v in changed)
+
+
+def _settings(marks: Annotation) -> list[tuple[str, str]]:
+    """The channel settings that carry `marks`: variables, caller-ID name, header variables."""
+    return [
         *marks.channel_variables.items(),
         ("CALLERID(name)", marks.caller_id_name),
         *((header_variable(h), v) for h, v in marks.sip_headers.items()),
     ]
-    return replace(state, annotation=marks), tuple(SetVariable(n, v) for n, v in settings)
 
 
 def _queue(state: CallState, topic: str, language: str) -> Queue:

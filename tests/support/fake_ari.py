@@ -87,6 +87,9 @@ class FakeAri:
     async def subscribe(self, app: str, event_source: str) -> JsonObject:
         return self._call("subscribe", app=app, event_source=event_source)
 
+    async def filter_events(self, app: str, disallowed: Sequence[str]) -> JsonObject:
+        return self._call("filter_events", app=app, disallowed=list(disallowed))
+
     async def list_endpoints(self) -> list[JsonObject]:
         return self._call("list_endpoints")
 
@@ -145,6 +148,11 @@ class FakeAri:
 
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         return self._call("set_var", channel_id=channel_id, name=name, value=value)
+
+    async def set_vars(self, channel_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        # Recorded as the set_var requests it stands for: tests read variables, not batches.
+        for name, value in pairs:
+            self._call("set_var", channel_id=channel_id, name=name, value=value)
 
     async def get_var(self, channel_id: str, name: str) -> str | None:
         return self._call("get_var", channel_id=channel_id, name=name)

@@ -16,6 +16,7 @@ from ari_app.application import (
     APOLOGY_CONTEXT,
     APOLOGY_EXTEN,
     CONVERSATION_BRIDGE_PREFIX,
+    IGNORED_EVENTS,
     REPLACES,
     CallContext,
     Resynced,
@@ -332,3 +333,18 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> Non
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0)
+
+
+async def test_each_connect_asks_asterisk_to_keep_the_events_no_part_reads() -> None:
+    async with running() as run:
+        (request,) = run.ari.calls("filter_events")
+        assert request == {"app": SETTINGS.app, "disallowed": list(IGNORED_EVENTS)}
+        assert "ChannelVarset" in IGNORED_EVENTS and "ChannelDtmfReceived" not in IGNORED_EVENTS
+
+
+async def test_an_asterisk_without_the_event_filter_still_gets_the_app() -> None:
+    ari = FakeAri()
+    ari.failures["filter_events"] = AriError(405, "PUT", "/applications/stadtruf/eventFilter", "")
+    async with running(ari) as run:
+        await run.push(stasis_start("c1"))
+        assert (await run.calls.next()).channel_id == "c1"

@@ -181,3 +181,13 @@ def test_the_default_sink_logs_one_line_per_event() -> None:
             "menu": "main",
         }
     ]
+
+
+async def test_the_topic_sets_only_what_the_client_had_not_and_in_few_requests() -> None:
+    caller = AriCaller(CONFIG, dialled=BOTTROP, caller="02041555001")
+    await caller.run(["2", "1"], barge_in=True)
+    names = [s["name"] for s in caller.ari.calls("set_var")]
+    assert names.count("STADTRUF_CLIENT") == 1  # the topic's marks repeat the client's
+    assert names.count("STADTRUF_TOPIC") == 1
+    assert caller.variables["STADTRUF_CLIENT"] == "bottrop"
+    assert caller.variables["STADTRUF_TOPIC"] == "kfz"
