@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stadtruf.core.credentials import weak_secret
+
 TOKEN_ENV = "STADTRUF_API_TOKEN"
 # A token that may only read /metrics: a Prometheus server need not hold the supervisor's.
 METRICS_TOKEN_ENV = "STADTRUF_METRICS_TOKEN"
@@ -123,3 +125,15 @@ def permitted(principal: Principal, action: Action, agent: str | None = None) ->
         return agent == principal.agent
     # Agents work the callback list themselves; the full agent list is the supervisor's.
     return action in ("read_queues", "read_callbacks", "close_callback")
+
+
+def weak_tokens(environ: Mapping[str, str]) -> list[str]:
+    """Why a token set in the environment must not be used, one line each (German, for the
+    admin; naming the variable, never the value). `serve` and `up` refuse to start then, as
+    for a weak ARI password: the same rule (`core.credentials.weak_secret`)."""
+    problems = []
+    for variable in (TOKEN_ENV, METRICS_TOKEN_ENV):
+        value = environ.get(variable)
+        if value and (weak := weak_secret(value)) is not None:
+            problems.append(f"{variable} {weak}; zufällig setzen: openssl rand -base64 24")
+    return problems

@@ -11,6 +11,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
+from stadtruf.api.auth import weak_tokens
 from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.asterisk.bans import guard_instance
 from stadtruf.cli import Subcommands
@@ -102,6 +103,10 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if weak := weak_tokens(os.environ):
+        for problem in weak:
+            print(f"stadtruf serve: {problem}", file=sys.stderr)
+        return 2
     config, agents = site.config, site.agents
     passwords: dict[str, str] = {}
     if agents is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from ari_app.settings import AriSettings
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
+from stadtruf.api.auth import weak_tokens
 from stadtruf.api.web_setup import WebSetupError, server_extras
 from stadtruf.asterisk.agents import AgentEndpoint
 from stadtruf.asterisk.bans import guard_instance
@@ -120,6 +121,10 @@ def up(args: argparse.Namespace) -> int:
             "set a random one (openssl rand -base64 18)",
             file=sys.stderr,
         )
+        return 2
+    if weak := weak_tokens(os.environ):
+        for problem in weak:
+            print(f"stadtruf up: {problem}", file=sys.stderr)
         return 2
     try:
         # The same gate as `stadtruf config check`: what it refuses does not start either.

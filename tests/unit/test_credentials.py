@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from ari_app.settings import AriSettings, SettingsError
+from stadtruf.api.auth import weak_tokens
+from stadtruf.cli import main
 from stadtruf.core.credentials import weak_secret
 from stadtruf.paths import asterisk_docker_dir
 
@@ -64,3 +66,20 @@ def test_ari_conf_keeps_only_a_crypt_hash_of_the_password(tmp_path: Path) -> Non
     hashed = next(line for line in ari.splitlines() if line.startswith("password = "))
     assert hashed.removeprefix("password = ").startswith("$6$")
     assert password not in "".join(p.read_text() for p in out.glob("*.conf"))
+
+
+def test_weak_api_tokens_are_named_never_shown() -> None:
+    problems = weak_tokens({"STADTRUF_API_TOKEN": "geheim", "STADTRUF_METRICS_TOKEN": "kurz"})
+    assert [p.split()[0] for p in problems] == ["STADTRUF_API_TOKEN", "STADTRUF_METRICS_TOKEN"]
+    assert not any("geheim" in p or "kurz " in p for p in problems)
+    assert weak_tokens({"STADTRUF_API_TOKEN": "kaVeUWHafoJNHgdy_l7AaVm_"}) == []
+    assert weak_tokens({}) == []
+
+
+def test_serve_refuses_to_start_with_a_weak_api_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "kaVeUWHafoJNHgdy_l7AaVm_")
+    monkeypatch.setenv("STADTRUF_API_TOKEN", "changeme")
+    assert main(["serve"]) == 2
+    assert "STADTRUF_API_TOKEN ist ein bekanntes" in capsys.readouterr().err
