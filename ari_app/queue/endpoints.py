@@ -67,15 +67,23 @@ class Endpoints:
         busy = device_busy(channels, frozenset(self._adopted))
         before = self._devices.get(agent)
         now = shared.clock()
-        if before is None or before[0] != registered:
-            event: q.Event = (
-                q.AgentRegistered(agent, now=now)
-                if registered
-                else q.AgentUnregistered(agent, now=now)
-            )
-            shared.report(event)
+        # What keeps the phone from ringing goes to the engine first, what lets it ring last:
+        # the engine may ring at each step, and a phone found registered *and* busy (after a
+        # restart, an agent still talking) must never be rung in between.
+        closing: list[q.Event] = []
+        opening: list[q.Event] = []
         if before is None or before[1] != busy:
-            shared.report(q.DeviceBusy(agent, now=now) if busy else q.DeviceFree(agent, now=now))
+            if busy:
+                closing.append(q.DeviceBusy(agent, now=now))
+            else:
+                opening.append(q.DeviceFree(agent, now=now))
+        if before is None or before[0] != registered:
+            if registered:
+                opening.append(q.AgentRegistered(agent, now=now))
+            else:
+                closing.append(q.AgentUnregistered(agent, now=now))
+        for event in (*closing, *opening):
+            shared.report(event)
         if before != (registered, busy):
             log.info("queue.agent_device", agent=agent, registered=registered, busy=busy)
         self._devices[agent] = (registered, busy)
