@@ -103,9 +103,9 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if weak := weak_tokens(os.environ):
-        for problem in weak:
-            print(f"stadtruf serve: {problem}", file=sys.stderr)
+    if weak_ones := weak_tokens(os.environ):
+        for token_problem in weak_ones:
+            print(f"stadtruf serve: {token_problem}", file=sys.stderr)
         return 2
     config, agents = site.config, site.agents
     passwords: dict[str, str] = {}

@@ -122,9 +122,9 @@ def up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if weak := weak_tokens(os.environ):
-        for problem in weak:
-            print(f"stadtruf up: {problem}", file=sys.stderr)
+    if weak_ones := weak_tokens(os.environ):
+        for token_problem in weak_ones:
+            print(f"stadtruf up: {token_problem}", file=sys.stderr)
         return 2
     try:
         # The same gate as `stadtruf config check`: what it refuses does not start either.
