@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import structlog
 
 from ari_app.settings import AriSettings, SettingsError
 from stadtruf.api.auth import weak_tokens
@@ -81,5 +82,8 @@ def test_serve_refuses_to_start_with_a_weak_api_token(
 ) -> None:
     monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "kaVeUWHafoJNHgdy_l7AaVm_")
     monkeypatch.setenv("STADTRUF_API_TOKEN", "changeme")
-    assert main(["serve"]) == 2
+    try:
+        assert main(["serve"]) == 2
+    finally:
+        structlog.reset_defaults()  # serve configured logging onto capsys' stream
     assert "STADTRUF_API_TOKEN ist ein bekanntes" in capsys.readouterr().err
