@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.flow [--calls 60] [--rate 4] [--talk 14] [--agents N]
                                         [--answer-after 1] [--profile FILE]
-                                        [--app-src DIR] [--keep]
+                                        [--app-src DIR] [--app-nice N] [--keep]
 
 Needs SIPp (`apt-get install sip-tester`). Starts the ServiceCenter's Asterisk (127.0.7.1,
 sample config) and the agents' phones (127.0.7.3: N generated agents registered, each phone
@@ -261,13 +261,15 @@ async def wait_idle(observer: FlowObserver, timeout: float = 60.0) -> int:  # no
 
 
 def start_app(
-    site: Site, workdir: Path, profile: str | None, source: Path | None = None
+    site: Site, workdir: Path, profile: str | None, source: Path | None = None, nice: int = 0
 ) -> subprocess.Popen[bytes]:
     """The app's process, once it is connected (it says "ready"; on failure it exits). With
-    `source`, the app of that checkout (`-m` imports from the working directory first)."""
+    `source`, the app of that checkout (`-m` imports from the working directory first); `nice`
+    as nice(1) takes it (nice execs the app: the pid stays the app's)."""
     agents_json = workdir / "agents.json"
     agents_json.write_text(site.agents.model_dump_json())
     cmd = [
+        *(["nice", "-n", str(nice)] if nice else []),
         sys.executable,
         "-m",
         "benchmarks.flow_app",
@@ -352,7 +354,10 @@ async def measure(args: argparse.Namespace) -> list[Result]:
                     apps.append((f"stadtruf (115) from {args.app_src}", Path(args.app_src)))
                 for name, source in apps:
                     app = await asyncio.wait_for(
-                        asyncio.to_thread(start_app, site, workdir, args.profile, source), 60
+                        asyncio.to_thread(
+                            start_app, site, workdir, args.profile, source, args.app_nice
+                        ),
+                        60,
                     )
                     pids["app"] = app.pid
                     await asyncio.sleep(2)  # its agents' endpoint states arrive after connect
@@ -386,6 +391,12 @@ def main() -> int:
     parser.add_argument("--answer-after", type=float, default=1.0, help="the phones' ring time")
     parser.add_argument("--profile", help="run the app under cProfile, stats to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--app-nice",
+        type=int,
+        default=0,
+        help="run the app's process at this nice value (e.g. -5, as a service unit's Nice=)",
+    )
     parser.add_argument(
         "--app-src",
         help="a third run: the app of this checkout (e.g. `git archive main` unpacked, with "
