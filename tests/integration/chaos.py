@@ -1,7 +1,9 @@
 """Helpers of the chaos tests (test_chaos.py): the app as its own process, and the calls.
 
 The app runs as `stadtruf serve` in a child process, so that a test can kill it with SIGKILL
-as an operating system would; its log goes to a file (a pipe nobody drains would stall it).
+as an operating system would, or restart it in place (`stadtruf restart`: the same process
+executes itself anew); its log goes to a file (a pipe nobody drains would stall it), one per
+start, which a restart in place goes on writing.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class ServedApp:
         self.offset -= time.time()
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self.restarted_at = 0  # where the log of this program begins (after a restart in place)
 
     @property
     def records(self) -> Path:
@@ -71,15 +74,19 @@ class ServedApp:
     def log(self, start: int) -> Path:
         return self.directory / f"app-{start}.log"
 
-    async def start(self) -> None:
-        self.starts += 1
+    def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STADTRUF_")}
-        env |= {
+        return env | {
             "STADTRUF_RUN_DIR": str(self.directory),
             "STADTRUF_ARI_URL": self.ari_url,
             "STADTRUF_ARI_USER": ARI_USER,
             "STADTRUF_ARI_PASSWORD": self.site.password,
         }
+
+    async def start(self) -> None:
+        self.starts += 1
+        self.restarted_at = 0
+        env = self.env()
         moment = datetime.fromtimestamp(time.time() + self.offset, BERLIN).replace(tzinfo=None)
         with self.log(self.starts).open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -93,6 +100,26 @@ class ServedApp:
                 stderr=log,
             )
         await self.logged("queue.agent_device", timeout=30, count=3)
+
+    async def restart(self) -> int:
+        """`stadtruf restart`, as an admin runs it; back once the new program has connected
+        (the same process: its log goes on in this start's file). Where its log begins."""
+        assert self.process is not None
+        before = self.mark()
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "stadtruf.cli", "restart"),
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await cli.communicate()
+        assert cli.returncode == 0, (out, err)
+        await self.logged("app.restarting", timeout=20, after=before)
+        text = self.log(self.starts).read_text()
+        self.restarted_at = text.index("\n", text.index("app.restarting", before)) + 1
+        await self.logged("queue.agent_device", timeout=30, count=3, after=self.restarted_at)
+        return self.restarted_at
 
     def mark(self) -> int:
         """Where this start's log is now (for `logged(after=…)`)."""
@@ -120,7 +147,8 @@ class ServedApp:
         waiting = set(channels)
         async with asyncio.timeout(timeout):
             while waiting:
-                for line in self.log(self.starts).read_text().splitlines():
+                log = self.log(self.starts).read_text()[self.restarted_at :]
+                for line in log.splitlines():
                     if '"queue.call_finished"' in line:
                         waiting = {c for c in waiting if f'"call": "{c}"' not in line}
                 await asyncio.sleep(0.2)

@@ -1,6 +1,6 @@
 """Issue #12 over real SIP: 30 calls spread over menus, queue and conversations go on through a
-killed app (SIGKILL), a cut event stream and a restarted Asterisk, and every call's record ends
-with a defined outcome.
+killed app (SIGKILL), a restart in place (`stadtruf restart`), a cut event stream and a
+restarted Asterisk, and every call's record ends with a defined outcome.
 """
 
 from __future__ import annotations
@@ -170,6 +170,29 @@ async def test_calls_go_on_through_a_killed_app_and_their_records_are_complete(
 ) -> None:
     async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
         await thirty_calls(site, carrier, observer, phones, app, killed_and_restarted)
+
+
+async def restarted_in_place(app: ServedApp, thirty: Thirty) -> None:
+    """`stadtruf restart`: the process hands the calls over and executes itself anew."""
+    assert app.process is not None
+    pid = app.process.pid
+    since = await app.restart()
+    # Every waiting caller back in line before an agent gets free.
+    await app.logged('"again": true', timeout=30, count=WAITING, after=since)
+    assert app.process.returncode is None and app.process.pid == pid
+    assert (app.directory / "stadtruf.pid").read_text().strip() == str(pid)
+    log = app.log(app.starts).read_text()
+    # Nothing handed back to the dialplan or hung up: 33 channels left to the successor.
+    assert f'"channels": {2 * TALKING + WAITING + IN_MENU}' in log
+    assert "app.calls_handed_back" not in log and "call.handler_failed" not in log
+    assert log[since:].count("call.adopted_after_reconnect") == 2 * TALKING + WAITING + IN_MENU
+
+
+async def test_calls_go_on_through_a_restart_in_place_and_their_records_are_complete(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+) -> None:
+    async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
+        await thirty_calls(site, carrier, observer, phones, app, restarted_in_place)
 
 
 async def test_calls_go_on_through_a_cut_event_stream_and_their_records_are_complete(

@@ -1,0 +1,175 @@
+"""Restarting `stadtruf serve` without losing a call: SIGUSR2 (`stadtruf restart`).
+
+The app hands its calls over (`StasisApplication.hand_over`: they stay in Asterisk as they are,
+each with its snapshot), the service closes what it holds (API server, background jobs, the call
+records, flushed), and then the process executes its own command line anew: the same pid, so a
+supervisor sees no exit and `run/stadtruf.pid` stays right. The new program (new code, new
+config) adopts the calls as after a crash (docs/decisions.md #13, #14).
+
+SIGINT/SIGTERM still stop: calls go back to the dialplan (`stadtruf.service`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+RESTART_SIGNAL = signal.SIGUSR2
+# Held (blocked, so pending rather than lost) from before the pid file is written until the
+# loop handles them, and again from the stop on and across the exec: a reload or a restart asked
+# for in those moments waits for the program that can act on it, instead of killing the
+# process (the default action of both).
+HELD_SIGNALS = frozenset({signal.SIGHUP, RESTART_SIGNAL})
+# Interpreter options that take the next argument as their value.
+_OPTIONS_WITH_VALUE = frozenset({"-X", "-W", "--check-hash-based-pycs"})
+
+
+class HandsOver(Protocol):
+    async def hand_over(self) -> None: ...
+
+
+def exec_argv(executable: str, orig_argv: Sequence[str]) -> list[str]:
+    """The command line that runs this program again: the interpreter with its own options and
+    the same script or `-m module` and arguments (`sys.argv` has neither `-m` nor the options,
+    and `python -m stadtruf.cli` run as a script would shadow the stdlib's `logging`)."""
+    return [executable, *orig_argv[1:]]
+
+
+def with_option(argv: Sequence[str], option: str, value: str) -> list[str]:
+    """`argv` with `option` (``--opt VALUE`` or ``--opt=VALUE``) set to `value`, or added."""
+    result = list(argv)
+    for i, arg in enumerate(result):
+        if arg == option and i + 1 < len(result):
+            result[i + 1] = value
+            return result
+        if arg.startswith(option + "="):
+            result[i] = f"{option}={value}"
+            return result
+    return [*result, option, value]
+
+
+def exec_problem(argv: Sequence[str]) -> str | None:
+    """Why `argv` cannot be executed now (e.g. the virtualenv was replaced), or None."""
+    if not argv or not os.access(argv[0], os.X_OK):
+        return f"interpreter not executable: {argv[0] if argv else '(none)'}"
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-m", "-c", "-"):
+            return None  # a module or a command: nothing on disk to look for here
+        if arg in _OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return None if os.path.isfile(arg) else f"script not found: {arg}"
+    return "no script or module to run"
+
+
+def hold_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+
+
+def release_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold reload and restart until the loop handles them (it releases them); restore the mask
+    at the end (an exec inside keeps them held for the next program)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def keep_fds_private() -> int:
+    """Make every descriptor past stdin/stdout/stderr close on exec; the count changed.
+
+    Python opens its own non-inheritable (PEP 446); a library that made one inheritable would
+    otherwise leak it into every program after this one (a listening socket: the next API
+    server could not bind)."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return 0  # not Linux: Python's default has to do
+    changed = 0
+    for name in names:
+        fd = int(name)
+        if fd <= 2:
+            continue
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+            if os.get_inheritable(fd):
+                os.set_inheritable(fd, False)
+                changed += 1
+    return changed
+
+
+class Restart:
+    """A restart of `stadtruf serve`: asked for by SIGUSR2, carried out after the service has
+    closed (`execute`)."""
+
+    def __init__(self, argv: Sequence[str] | None = None) -> None:
+        self.argv = list(argv) if argv is not None else exec_argv(sys.executable, sys.orig_argv)
+        self.requested = False
+        self.cancelled = False  # a stop came during the hand-over: the stop wins
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def due(self) -> bool:
+        return self.requested and not self.cancelled
+
+    def request(self, app: HandsOver) -> None:
+        """SIGUSR2: hand the calls over, so that the service stops and `execute` can run."""
+        if self.requested:
+            log.info("app.restart_under_way")
+            return
+        problem = exec_problem(self.argv)
+        if problem is not None:  # checked before any call is let go: the service stays up
+            log.error("app.restart_refused", reason=problem, argv=self.argv)
+            return
+        self.requested = True
+        log.info("app.restart_requested")
+        task = asyncio.create_task(app.hand_over())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self) -> None:
+        """A stop (SIGINT/SIGTERM) while handing over: stop, do not run again. The calls were
+        let go already; they wait in Asterisk for whatever starts next."""
+        if self.requested and not self.cancelled:
+            self.cancelled = True
+            log.warning("app.restart_cancelled_by_stop")
+
+    def execute(self) -> int:
+        """Run the program anew in this process. Returns (1) only if that failed: the service
+        has stopped then, its calls left in Asterisk for the next start."""
+        private = keep_fds_private()
+        if private:
+            log.warning("app.restart_fds_made_private", count=private)
+        hold_signals()
+        sys.stdout.flush()  # exec does not flush Python's buffers
+        sys.stderr.flush()
+        try:
+            os.execv(self.argv[0], self.argv)
+        except OSError as exc:
+            release_signals()
+            log.error("app.restart_failed", error=str(exc), argv=self.argv)
+            return 1
+
+
+def restart_unsupported() -> None:
+    """SIGUSR2 to `stadtruf up`: it owns its Asterisks, a re-exec would start them twice."""
+    log.warning(
+        "app.restart_unsupported",
+        hint="stadtruf up runs its own Asterisks: stop it (Ctrl-C) and start it again; "
+        "stadtruf serve restarts in place",
+    )
