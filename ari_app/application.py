@@ -286,8 +286,8 @@ class StasisApplication:
         # Event types no part of the app reads, yet most of what Asterisk sends (every variable
         # set, every dialplan step: ~60 of ~100 events per queued call, benchmarks.flow). Asterisk
         # then neither encodes nor sends them, nor does the app decode them. Per connection.
-        # First: from adopting the calls to the connect hooks nothing may await (the queue
-        # learns its connection there before an adopted call's task first runs).
+        # First: the calls adopted below may start before the connect hooks run (the queue's
+        # runners wait for its connection: `Shared.wait_connected`).
         try:
             await self.rest.filter_events(self.settings.app, IGNORED_EVENTS)
         except AriError as error:  # only costlier without it: the app ignores those events
