@@ -16,7 +16,9 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Protocol
 
 import structlog
@@ -25,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 RESTART_SIGNAL = signal.SIGUSR2
 # Held (blocked, so pending rather than lost) from before the pid file is written until the
-# loop handles them, and again from the stop on and across the exec: a reload or a restart asked
+# loop handles them, and kept from the stop on and across the exec: a reload or a restart asked
 # for in those moments waits for the program that can act on it, instead of killing the
 # process (the default action of both).
 HELD_SIGNALS = frozenset({signal.SIGHUP, RESTART_SIGNAL})
@@ -83,7 +85,10 @@ def release_signals() -> None:
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
     """Hold reload and restart until the loop handles them (it releases them); restore the mask
-    at the end (an exec inside keeps them held for the next program)."""
+    at the end (an exec inside keeps them held for the next program).
+
+    The mask is the calling thread's: call it before any other thread starts (threads started
+    later inherit it), or a signal sent to the process may reach one that does not hold it."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
         yield
@@ -121,6 +126,7 @@ class Restart:
         self.argv = list(argv) if argv is not None else exec_argv(sys.executable, sys.orig_argv)
         self.requested = False
         self.cancelled = False  # a stop came during the hand-over: the stop wins
+        self.pending: set[int] = set()  # reload, restart asked for after the loop ended
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -142,6 +148,15 @@ class Restart:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def keep_pending(self) -> None:
+        """After the loop: a reload or restart asked for now is kept (for the next program,
+        see `execute`) instead of killing the process mid-flush."""
+        for signum in HELD_SIGNALS:
+            signal.signal(signum, self._keep)
+
+    def _keep(self, signum: int, frame: FrameType | None) -> None:
+        self.pending.add(signum)
+
     def cancel(self) -> None:
         """A stop (SIGINT/SIGTERM) while handing over: stop, do not run again. The calls were
         let go already; they wait in Asterisk for whatever starts next."""
@@ -155,7 +170,11 @@ class Restart:
         private = keep_fds_private()
         if private:
             log.warning("app.restart_fds_made_private", count=private)
-        hold_signals()
+        hold_signals()  # this thread's mask and pending signals are the next program's
+        main = threading.main_thread().ident
+        for signum in self.pending:
+            if main is not None:
+                signal.pthread_kill(main, signum)
         sys.stdout.flush()  # exec does not flush Python's buffers
         sys.stderr.flush()
         try:

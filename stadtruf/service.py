@@ -55,7 +55,6 @@ from stadtruf.prompt_files import install_prompts
 from stadtruf.restart import (
     RESTART_SIGNAL,
     Restart,
-    hold_signals,
     release_signals,
     restart_unsupported,
 )
@@ -442,10 +441,10 @@ async def run_until_signalled(
     try:
         await app.run()
     finally:
-        if restart is not None:
-            hold_signals()  # from here to the exit or the exec (the next program's)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, RESTART_SIGNAL):
             loop.remove_signal_handler(signum)
+        if restart is not None:
+            restart.keep_pending()  # until the exit, or for the next program
 
 
 def pid_file() -> Path:
