@@ -239,11 +239,11 @@ class StasisApplication:
         channel_id = str(channel["id"])
         if channel_id in self._calls:
             return
+        if self._handing_over:
+            return  # in Stasis it waits for the next process, which adopts it
         context = CallContext(self.rest, channel, args)
         context.adopted = adopted
         runner = self._routes.get(args[0], self._run_call) if args else self._run_call
-        if self._handing_over:
-            return  # in Stasis it waits for the next process, which adopts it as new
         if self._stopping:
             task = asyncio.create_task(self._send_to_apology(channel_id))
         else:

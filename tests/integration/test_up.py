@@ -1,4 +1,5 @@
-"""The README's run command: `stadtruf up` answers 115 and stops cleanly on SIGTERM."""
+"""The README's run command: `stadtruf up` answers 115, ignores a restart (SIGUSR2), and stops
+cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
     )
     try:
         await connected(process)
+        # SIGUSR2 (`stadtruf restart`) is for `serve`: `up` owns its Asterisks, says so, goes on.
+        process.send_signal(signal.SIGUSR2)
+        assert process.stderr is not None
+        async with asyncio.timeout(10):
+            while (
+                "app.restart_unsupported" not in (line := await process.stderr.readline()).decode()
+            ):
+                assert line, "stadtruf up ended on SIGUSR2"
         # A random password was generated for this run and left for `stadtruf call`.
         password = (tmp_path / "ari-password").read_text().strip()
         assert len(password) >= 24
