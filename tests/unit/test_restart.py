@@ -342,3 +342,51 @@ async def test_a_stop_during_the_hand_over_wins_over_the_exec() -> None:
         async with asyncio.timeout(5):
             await task
     assert restart.requested and not restart.due
+
+
+# --- a real exec ---------------------------------------------------------------------------------
+
+PROGRAM = """
+import os, signal, sys, threading
+from stadtruf.restart import Restart
+
+if os.environ.get("STAGE") != "after":
+    os.environ["STAGE"] = "after"
+    read, write = os.pipe()
+    os.set_inheritable(write, True)  # as a careless library might
+    restart = Restart()
+    restart.keep_pending()
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR2)  # asked for meanwhile
+    print(os.getpid(), os.fstat(write).st_ino, flush=True)
+    sys.exit(restart.execute())
+inodes = set()
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        inodes.add(os.fstat(int(fd)).st_ino)
+    except OSError:
+        pass
+pending = int(signal.SIGUSR2) in {int(s) for s in signal.sigpending()}
+print(os.getpid(), " ".join(map(str, sorted(inodes))), pending, flush=True)
+"""
+
+
+@pytest.mark.parametrize("form", ["script", "module"])
+async def test_the_program_executes_itself_with_the_same_pid(tmp_path: Path, form: str) -> None:
+    """A script (as the console script `stadtruf` runs) and `python -m`, for real: the same
+    pid, no descriptor carried over, a restart asked for meanwhile still pending."""
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    target = [str(tmp_path / "prog.py")] if form == "script" else ["-m", "prog"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    process = await asyncio.create_subprocess_exec(
+        PYTHON, *target, stdout=asyncio.subprocess.PIPE, env=env
+    )
+    async with asyncio.timeout(30):
+        out, _ = await process.communicate()
+    assert process.returncode == 0, out
+    # The program's lines; the log (structlog's default: stdout) has its own.
+    before, after = [line for line in out.decode().splitlines() if line.split()[0].isdigit()]
+    pid, pipe = before.split()
+    pid_after, inodes, pending = after.split(" ", 1)[0], after.split()[1:-1], after.split()[-1]
+    assert pid_after == pid
+    assert pipe not in inodes
+    assert pending == "True"
