@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -48,9 +49,17 @@ class ServedApp:
     """`stadtruf serve` against the session's ServiceCenter, restartable, on one clock."""
 
     def __init__(
-        self, site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+        self,
+        site: Site,
+        directory: Path,
+        agents: AgentsConfig,
+        ari_url: str | None = None,
+        api_host: str | None = None,
     ) -> None:
         self.site = site
+        # With `api_host`, the agent state API on it (supervisor token `api_token`).
+        self.api_host = api_host
+        self.api_token = secrets.token_urlsafe(32)
         self.ari_url = ari_url or site.center.settings.ari_url
         self.directory = directory
         self.config_dir = directory / "config"
@@ -76,12 +85,16 @@ class ServedApp:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STADTRUF_")}
-        return env | {
-            "STADTRUF_RUN_DIR": str(self.directory),
-            "STADTRUF_ARI_URL": self.ari_url,
-            "STADTRUF_ARI_USER": ARI_USER,
-            "STADTRUF_ARI_PASSWORD": self.site.password,
-        }
+        return (
+            env
+            | {
+                "STADTRUF_RUN_DIR": str(self.directory),
+                "STADTRUF_ARI_URL": self.ari_url,
+                "STADTRUF_ARI_USER": ARI_USER,
+                "STADTRUF_ARI_PASSWORD": self.site.password,
+            }
+            | ({"STADTRUF_API_TOKEN": self.api_token} if self.api_host else {})
+        )
 
     async def start(self) -> None:
         self.starts += 1
@@ -95,6 +108,7 @@ class ServedApp:
                 *("--config", str(self.config_dir), "--clock-start", moment.isoformat()),
                 *("--agent-state", str(self.directory / "agent-state.json")),
                 *("--callbacks", str(self.directory / "callbacks.jsonl")),
+                *(("--api-address", self.api_host) if self.api_host else ()),
                 env=env,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=log,
@@ -179,9 +193,13 @@ class ServedApp:
 
 @contextlib.asynccontextmanager
 async def served(
-    site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+    site: Site,
+    directory: Path,
+    agents: AgentsConfig,
+    ari_url: str | None = None,
+    api_host: str | None = None,
 ) -> AsyncIterator[ServedApp]:
-    app = ServedApp(site, directory, agents, ari_url)
+    app = ServedApp(site, directory, agents, ari_url, api_host)
     try:
         await app.start()
         yield app
