@@ -1,6 +1,9 @@
 """Restarting `stadtruf serve` without losing a call: SIGUSR2 (`stadtruf restart`).
 
-The app hands its calls over (`StasisApplication.hand_over`: they stay in Asterisk as they are,
+First the new program is checked (its interpreter and script are there, and its `config check`
+passes): a restart that could not start again is refused (`app.restart_refused`, and a note for
+`stadtruf restart`) while the service goes on. Then the app hands its calls over
+(`StasisApplication.hand_over`: they stay in Asterisk as they are,
 each with its snapshot), the service closes what it holds (API server, background jobs, the call
 records, flushed), and then the process executes its own command line anew: the same pid, so a
 supervisor sees no exit and `run/stadtruf.pid` stays right. The new program (new code, new
@@ -18,6 +21,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
@@ -33,6 +37,8 @@ RESTART_SIGNAL = signal.SIGUSR2
 HELD_SIGNALS = frozenset({signal.SIGHUP, RESTART_SIGNAL})
 # Interpreter options that take the next argument as their value.
 _OPTIONS_WITH_VALUE = frozenset({"-X", "-W", "--check-hash-based-pycs"})
+CHECK_TIMEOUT_S = 60.0  # the new program's config check (about a second)
+REFUSED_NOTE = "stadtruf.restart-refused"  # in the run directory, for `stadtruf restart`
 
 
 class HandsOver(Protocol):
@@ -120,13 +126,26 @@ def keep_fds_private() -> int:
 
 class Restart:
     """A restart of `stadtruf serve`: asked for by SIGUSR2, carried out after the service has
-    closed (`execute`)."""
+    closed (`execute`).
 
-    def __init__(self, argv: Sequence[str] | None = None) -> None:
+    `check`: a command line that must succeed first (the new program's `config check`, as
+    `config reload` checks before it signals); `note`: where a refusal's reason is written for
+    `stadtruf restart` to show."""
+
+    def __init__(
+        self,
+        argv: Sequence[str] | None = None,
+        *,
+        check: Sequence[str] = (),
+        note: Path | None = None,
+    ) -> None:
         self.argv = list(argv) if argv is not None else exec_argv(sys.executable, sys.orig_argv)
+        self.check = list(check)
+        self.note = note
         self.requested = False
-        self.cancelled = False  # a stop came during the hand-over: the stop wins
+        self.cancelled = False  # a stop came: it wins over the restart
         self.pending: set[int] = set()  # reload, restart asked for after the loop ended
+        self._checking = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -134,19 +153,54 @@ class Restart:
         return self.requested and not self.cancelled
 
     def request(self, app: HandsOver) -> None:
-        """SIGUSR2: hand the calls over, so that the service stops and `execute` can run."""
-        if self.requested:
+        """SIGUSR2: check the new program, then hand the calls over, so that the service stops
+        and `execute` can run."""
+        if self.requested or self._checking:
             log.info("app.restart_under_way")
             return
-        problem = exec_problem(self.argv)
-        if problem is not None:  # checked before any call is let go: the service stays up
-            log.error("app.restart_refused", reason=problem, argv=self.argv)
-            return
-        self.requested = True
+        self._checking = True
         log.info("app.restart_requested")
-        task = asyncio.create_task(app.hand_over())
+        task = asyncio.create_task(self._carry_out(app))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _carry_out(self, app: HandsOver) -> None:
+        try:
+            problem = exec_problem(self.argv) or await self._checked()
+        finally:
+            self._checking = False
+        if problem is not None:  # before any call is let go: the service goes on
+            log.error("app.restart_refused", reason=problem, argv=self.argv)
+            if self.note is not None:
+                with contextlib.suppress(OSError):
+                    self.note.write_text(problem + "\n", encoding="utf-8")
+            return
+        if self.cancelled:  # a stop came during the check: it hands the calls back
+            return
+        self.requested = True
+        await app.hand_over()
+
+    async def _checked(self) -> str | None:
+        """Why the new program would not start (its check's last lines), or None."""
+        if not self.check:
+            return None
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.check, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            )
+        except OSError as exc:
+            return f"check could not run: {exc}"
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                out, _ = await process.communicate()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return f"check took longer than {CHECK_TIMEOUT_S:.0f} s: {' '.join(self.check)}"
+        if process.returncode != 0:
+            lines = out.decode("utf-8", "replace").strip().splitlines()
+            return "check failed: " + " | ".join(lines[-5:] or [f"status {process.returncode}"])
+        return None
 
     def keep_pending(self) -> None:
         """After the loop: a reload or restart asked for now is kept (for the next program,
@@ -158,11 +212,12 @@ class Restart:
         self.pending.add(signum)
 
     def cancel(self) -> None:
-        """A stop (SIGINT/SIGTERM) while handing over: stop, do not run again. The calls were
-        let go already; they wait in Asterisk for whatever starts next."""
-        if self.requested and not self.cancelled:
-            self.cancelled = True
-            log.warning("app.restart_cancelled_by_stop")
+        """A stop (SIGINT/SIGTERM): no restart. During the check the stop hands the calls back
+        as usual; during the hand-over they were let go already and wait in Asterisk for
+        whatever starts next."""
+        if (self.requested or self._checking) and not self.cancelled:
+            log.warning("app.restart_cancelled_by_stop", calls_left=self.requested)
+        self.cancelled = True
 
     def execute(self) -> int:
         """Run the program anew in this process. Returns (1) only if that failed: the service

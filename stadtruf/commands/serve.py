@@ -20,7 +20,7 @@ from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
 from stadtruf.core.hours import BERLIN
 from stadtruf.paths import run_dir, sample_config_dir
-from stadtruf.restart import Restart, signals_held, with_option
+from stadtruf.restart import REFUSED_NOTE, Restart, signals_held, with_option
 from stadtruf.service import (
     ApiSettings,
     LiveConfig,
@@ -127,7 +127,9 @@ def serve(args: argparse.Namespace) -> int:
     live = LiveConfig(args.config, config, agents=agents)
     clock = running_clock(args.clock_start)
     overrides = OverrideStore(overrides_path(), clock)
-    restart = Restart()
+    # Before a restart, the new program's own check of this config (code and config on disk).
+    check = [sys.executable, "-m", "stadtruf.cli", "config", "check", str(args.config)]
+    restart = Restart(check=check, note=run_dir() / REFUSED_NOTE)
     # The pid file outlives the records: a restart executes this program again with it in
     # place (same pid), once the records are flushed and closed.
     with signals_held(), written_pid():

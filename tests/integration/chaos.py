@@ -120,20 +120,26 @@ class ServedApp:
         (the same process: its log goes on in this start's file). Where its log begins."""
         assert self.process is not None
         before = self.mark()
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "stadtruf.cli", "restart"),
-            env=self.env(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await cli.communicate()
-        assert cli.returncode == 0, (out, err)
+        status, output = await self.restart_command()
+        assert status == 0 and "Neu gestartet" in output, output
         await self.logged("app.restarting", timeout=20, after=before)
         text = self.log(self.starts).read_text()
         self.restarted_at = text.index("\n", text.index("app.restarting", before)) + 1
         await self.logged("queue.agent_device", timeout=30, count=3, after=self.restarted_at)
         return self.restarted_at
+
+    async def restart_command(self) -> tuple[int, str]:
+        """`stadtruf restart` (it waits for the outcome): its status and what it printed."""
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "stadtruf.cli", "restart"),
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await cli.communicate()
+        assert cli.returncode is not None
+        return cli.returncode, out.decode()
 
     def mark(self) -> int:
         """Where this start's log is now (for `logged(after=…)`)."""

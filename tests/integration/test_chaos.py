@@ -190,6 +190,14 @@ async def restarted_in_place(app: ServedApp, thirty: Thirty) -> None:
     assert app.process is not None
     pid = app.process.pid
     agents = await agents_seen_by_the_api(app)
+    # A broken config is refused before anything is let go: the service goes on as it was.
+    client = app.config_dir / "bottrop.yaml"
+    good = client.read_text()
+    client.write_text(good.replace("menu:", "menu: [", 1))
+    status, output = await app.restart_command()
+    assert status == 1 and "Neustart abgelehnt" in output and "bottrop.yaml" in output, output
+    assert "app.restarting" not in app.log(app.starts).read_text()
+    client.write_text(good)
     since = await app.restart()
     # Every waiting caller back in line before an agent gets free.
     await app.logged('"again": true', timeout=30, count=WAITING, after=since)

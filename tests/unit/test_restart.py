@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ari_app.sinks import SinkGate
 from stadtruf.commands.restart import restart_command
 from stadtruf.restart import (
     HELD_SIGNALS,
+    REFUSED_NOTE,
     RESTART_SIGNAL,
     Restart,
     exec_argv,
@@ -49,10 +50,14 @@ def run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def restart_args(wait: float = 5.0) -> argparse.Namespace:
+    return argparse.Namespace(wait=wait)
+
+
 def test_restart_without_a_running_service_says_so_in_german_and_fails(
     run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert restart_command(argparse.Namespace()) == 1
+    assert restart_command(restart_args()) == 1
     err = capsys.readouterr().err
     assert "Kein laufender Dienst gefunden" in err and str(run_dir / "stadtruf.pid") in err
     assert "STADTRUF_RUN_DIR" in err
@@ -62,13 +67,15 @@ def test_restart_with_a_stale_pid_file_fails_too(
     run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pid_file().write_text("999999999\n")  # no such process
-    assert restart_command(argparse.Namespace()) == 1
+    assert restart_command(restart_args()) == 1
     assert "Kein laufender Dienst" in capsys.readouterr().err
 
 
-def test_restart_sends_sigusr2_to_the_service(
-    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+Service = Callable[[], None]
+
+
+def service(monkeypatch: pytest.MonkeyPatch, on_signal: Service) -> list[tuple[int, int]]:
+    """This process stands in for `serve`: SIGUSR2 is recorded, `on_signal` plays its part."""
     pid_file().write_text(f"{os.getpid()}\n")
     sent: list[tuple[int, int]] = []
     real_kill = os.kill
@@ -78,11 +85,63 @@ def test_restart_sends_sigusr2_to_the_service(
             real_kill(pid, 0)  # `read_pid`'s check that the process lives
         else:
             sent.append((pid, signum))
+            on_signal()
 
     monkeypatch.setattr(os, "kill", kill)
-    assert restart_command(argparse.Namespace()) == 0
+    return sent
+
+
+def test_restart_sends_sigusr2_and_waits_for_the_new_program(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def new_program_writes_the_pid_file() -> None:
+        stat = pid_file().stat()
+        os.utime(pid_file(), ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+    sent = service(monkeypatch, new_program_writes_the_pid_file)
+    assert restart_command(restart_args()) == 0
+    assert sent == [(os.getpid(), signal.SIGUSR2)]
+    assert "Neu gestartet" in capsys.readouterr().out
+
+
+def test_a_refused_restart_is_reported_with_its_reason(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_dir / REFUSED_NOTE).write_text("from an earlier restart\n")  # not this one's
+
+    def refuses() -> None:
+        (run_dir / REFUSED_NOTE).write_text("check failed: config/bottrop.yaml:3:1: kaputt\n")
+
+    service(monkeypatch, refuses)
+    assert restart_command(restart_args()) == 1
+    err = capsys.readouterr().err
+    assert "Neustart abgelehnt: check failed: config/bottrop.yaml:3:1: kaputt" in err
+    assert "läuft unverändert weiter" in err
+
+
+def test_a_service_that_ended_is_reported(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service(monkeypatch, lambda: pid_file().unlink())  # a failed exec ends as a stop
+    assert restart_command(restart_args()) == 1
+    assert "läuft nicht mehr" in capsys.readouterr().err
+
+
+def test_restart_without_waiting_only_signals(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = service(monkeypatch, lambda: None)
+    assert restart_command(restart_args(wait=0)) == 0
     assert sent == [(os.getpid(), signal.SIGUSR2)]
     assert "Neustart angestoßen" in capsys.readouterr().out
+
+
+def test_a_restart_not_confirmed_in_time_fails(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service(monkeypatch, lambda: None)
+    assert restart_command(restart_args(wait=0.3)) == 1
+    assert "Kein Neustart innerhalb" in capsys.readouterr().err
 
 
 def test_restart_is_a_subcommand() -> None:
@@ -286,18 +345,47 @@ async def test_sigterm_still_hands_the_calls_back_to_the_dialplan() -> None:
     assert sorted(calls.reported) == ["ended c1", "ended c2"]
 
 
-async def test_a_restart_refused_before_any_call_is_let_go(tmp_path: Path) -> None:
-    restart = Restart([PYTHON, str(tmp_path / "replaced-venv" / "stadtruf"), "serve"])
-    app, _, calls, task = await served(restart)
+BROKEN_CONFIG = "print('config/bottrop.yaml:3:1: kaputt'); raise SystemExit(1)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "check", "reason"),
+    [
+        ([PYTHON, "/replaced-venv/bin/stadtruf", "serve"], [], "script not found"),
+        ([PYTHON, "-m", "stadtruf.cli", "serve"], [PYTHON, "-c", BROKEN_CONFIG], "kaputt"),
+    ],
+    ids=["program gone", "config check fails"],
+)
+async def test_a_restart_refused_before_any_call_is_let_go(
+    tmp_path: Path, argv: list[str], check: list[str], reason: str
+) -> None:
+    note = tmp_path / REFUSED_NOTE
+    restart = Restart(argv, check=check, note=note)
+    app, connection, calls, task = await served(restart)
     with structlog.testing.capture_logs() as logs:
         os.kill(os.getpid(), RESTART_SIGNAL)
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(10):
             while not any(e["event"] == "app.restart_refused" for e in logs):
                 await asyncio.sleep(0.01)
     assert not task.done() and not restart.requested and not calls.cancelled
+    assert reason in note.read_text()  # for `stadtruf restart` to show
+    # The service goes on: a new call is taken as usual.
+    connection.stream.push(stasis_start("c3"))
+    await connection.stream.delivered()
     await app.stop()
     async with asyncio.timeout(5):
         await task
+    assert not restart.due
+
+
+async def test_a_restart_whose_check_passes_goes_ahead(tmp_path: Path) -> None:
+    restart = Restart([PYTHON, "-m", "stadtruf.cli", "serve"], check=[PYTHON, "-c", "pass"])
+    _, _, calls, task = await served(restart)
+    with mask_kept():
+        os.kill(os.getpid(), RESTART_SIGNAL)
+        async with asyncio.timeout(10):
+            await task
+    assert restart.due and sorted(calls.cancelled) == ["c1", "c2"]
 
 
 async def test_without_a_restart_sigusr2_is_logged_and_ignored() -> None:
