@@ -66,9 +66,10 @@ def with_option(argv: Sequence[str], option: str, value: str) -> list[str]:
 
 
 def exec_problem(argv: Sequence[str]) -> str | None:
-    """Why `argv` cannot be executed now (e.g. the virtualenv was replaced), or None."""
+    """Why `argv` cannot be executed now (e.g. the virtualenv was moved), or None; German, as
+    `stadtruf restart` shows it to the admin."""
     if not argv or not os.access(argv[0], os.X_OK):
-        return f"interpreter not executable: {argv[0] if argv else '(none)'}"
+        return f"Python nicht ausführbar: {argv[0] if argv else '(keins)'}"
     args = iter(argv[1:])
     for arg in args:
         if arg in ("-m", "-c", "-"):
@@ -76,8 +77,8 @@ def exec_problem(argv: Sequence[str]) -> str | None:
         if arg in _OPTIONS_WITH_VALUE:
             next(args, None)
         elif not arg.startswith("-"):
-            return None if os.path.isfile(arg) else f"script not found: {arg}"
-    return "no script or module to run"
+            return None if os.path.isfile(arg) else f"Programm nicht gefunden: {arg}"
+    return "kein Programm und kein Modul zum Starten"
 
 
 def hold_signals() -> None:
@@ -171,9 +172,7 @@ class Restart:
             self._checking = False
         if problem is not None:  # before any call is let go: the service goes on
             log.error("app.restart_refused", reason=problem, argv=self.argv)
-            if self.note is not None:
-                with contextlib.suppress(OSError):
-                    self.note.write_text(problem + "\n", encoding="utf-8")
+            leave_note(self.note, problem)
             return
         if self.cancelled:  # a stop came during the check: it hands the calls back
             return
@@ -189,17 +188,19 @@ class Restart:
                 *self.check, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
             )
         except OSError as exc:
-            return f"check could not run: {exc}"
+            return f"Prüfung nicht ausführbar: {exc}"
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S):
                 out, _ = await process.communicate()
         except TimeoutError:
             process.kill()
             await process.wait()
-            return f"check took longer than {CHECK_TIMEOUT_S:.0f} s: {' '.join(self.check)}"
+            return f"Prüfung dauerte länger als {CHECK_TIMEOUT_S:.0f} s: {' '.join(self.check)}"
         if process.returncode != 0:
             lines = out.decode("utf-8", "replace").strip().splitlines()
-            return "check failed: " + " | ".join(lines[-5:] or [f"status {process.returncode}"])
+            return "Prüfung fehlgeschlagen: " + " | ".join(
+                lines[-5:] or [f"Status {process.returncode}"]
+            )
         return None
 
     def keep_pending(self) -> None:
@@ -224,7 +225,7 @@ class Restart:
         has stopped then, its calls left in Asterisk for the next start."""
         private = keep_fds_private()
         if private:
-            log.warning("app.restart_fds_made_private", count=private)
+            log.info("app.restart_fds_made_private", count=private)
         hold_signals()  # this thread's mask and pending signals are the next program's
         main = threading.main_thread().ident
         for signum in self.pending:
@@ -240,10 +241,22 @@ class Restart:
             return 1
 
 
-def restart_unsupported() -> None:
+def leave_note(note: Path | None, reason: str) -> None:
+    """Why a restart was refused, for `stadtruf restart` to show."""
+    if note is not None:
+        with contextlib.suppress(OSError):
+            note.write_text(reason + "\n", encoding="utf-8")
+
+
+def restart_unsupported(note: Path | None = None) -> None:
     """SIGUSR2 to `stadtruf up`: it owns its Asterisks, a re-exec would start them twice."""
     log.warning(
         "app.restart_unsupported",
         hint="stadtruf up runs its own Asterisks: stop it (Ctrl-C) and start it again; "
         "stadtruf serve restarts in place",
+    )
+    leave_note(
+        note,
+        "stadtruf up startet nicht neu (es betreibt seine Asterisk-Instanzen selbst); "
+        "Strg-C und neu starten",
     )

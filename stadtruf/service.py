@@ -52,6 +52,7 @@ from stadtruf.core.lockout import Throttle
 from stadtruf.core.screens import CallBook
 from stadtruf.paths import run_dir
 from stadtruf.prompt_files import install_prompts
+from stadtruf.restart import REFUSED_NOTE as NOTE
 from stadtruf.restart import (
     RESTART_SIGNAL,
     Restart,
@@ -436,7 +437,7 @@ async def run_until_signalled(
     if restart is not None:
         loop.add_signal_handler(RESTART_SIGNAL, restart.request, app)
     else:
-        loop.add_signal_handler(RESTART_SIGNAL, restart_unsupported)
+        loop.add_signal_handler(RESTART_SIGNAL, restart_unsupported, pid_file().parent / NOTE)
     release_signals()  # held by `serve` until now (stadtruf.restart.signals_held)
     try:
         await app.run()

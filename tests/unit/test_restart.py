@@ -110,12 +110,12 @@ def test_a_refused_restart_is_reported_with_its_reason(
     (run_dir / REFUSED_NOTE).write_text("from an earlier restart\n")  # not this one's
 
     def refuses() -> None:
-        (run_dir / REFUSED_NOTE).write_text("check failed: config/bottrop.yaml:3:1: kaputt\n")
+        (run_dir / REFUSED_NOTE).write_text("Prüfung fehlgeschlagen: bottrop.yaml:3:1: kaputt\n")
 
     service(monkeypatch, refuses)
     assert restart_command(restart_args()) == 1
     err = capsys.readouterr().err
-    assert "Neustart abgelehnt: check failed: config/bottrop.yaml:3:1: kaputt" in err
+    assert "Neustart abgelehnt: Prüfung fehlgeschlagen: bottrop.yaml:3:1: kaputt" in err
     assert "läuft unverändert weiter" in err
 
 
@@ -182,9 +182,9 @@ def test_what_cannot_be_executed_is_found_before_any_call_is_let_go(tmp_path: Pa
     assert exec_problem([PYTHON, "-X", "dev", str(script), "serve"]) is None
     assert exec_problem([PYTHON, "-X", "dev", "-m", "stadtruf.cli"]) is None
     missing = exec_problem([PYTHON, str(tmp_path / "gone"), "serve"])
-    assert missing is not None and "script not found" in missing
+    assert missing is not None and "Programm nicht gefunden" in missing
     gone = exec_problem([str(tmp_path / "python"), "-m", "stadtruf.cli"])
-    assert gone is not None and "not executable" in gone
+    assert gone is not None and "nicht ausführbar" in gone
 
 
 def test_descriptors_are_made_private_before_the_exec() -> None:
@@ -351,7 +351,7 @@ BROKEN_CONFIG = "print('config/bottrop.yaml:3:1: kaputt'); raise SystemExit(1)"
 @pytest.mark.parametrize(
     ("argv", "check", "reason"),
     [
-        ([PYTHON, "/replaced-venv/bin/stadtruf", "serve"], [], "script not found"),
+        ([PYTHON, "/replaced-venv/bin/stadtruf", "serve"], [], "Programm nicht gefunden"),
         ([PYTHON, "-m", "stadtruf.cli", "serve"], [PYTHON, "-c", BROKEN_CONFIG], "kaputt"),
     ],
     ids=["program gone", "config check fails"],
@@ -388,7 +388,7 @@ async def test_a_restart_whose_check_passes_goes_ahead(tmp_path: Path) -> None:
     assert restart.due and sorted(calls.cancelled) == ["c1", "c2"]
 
 
-async def test_without_a_restart_sigusr2_is_logged_and_ignored() -> None:
+async def test_without_a_restart_sigusr2_is_logged_and_ignored(run_dir: Path) -> None:
     """`stadtruf up` owns its Asterisks: a re-exec would start them a second time."""
     app, _, calls, task = await served(None)
     with structlog.testing.capture_logs() as logs:
@@ -397,6 +397,7 @@ async def test_without_a_restart_sigusr2_is_logged_and_ignored() -> None:
             while not any(e["event"] == "app.restart_unsupported" for e in logs):
                 await asyncio.sleep(0.01)
     assert not task.done() and not calls.cancelled
+    assert "stadtruf up startet nicht neu" in (run_dir / REFUSED_NOTE).read_text()
     await app.stop()
     async with asyncio.timeout(5):
         await task
