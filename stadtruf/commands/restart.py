@@ -75,8 +75,9 @@ def restart_command(args: argparse.Namespace) -> int:
             return 1
         if read_pid() != pid:
             print(
-                f"Der Dienst (Prozess {pid}) läuft nicht mehr: Log prüfen "
-                "(app.restart_failed). Die Anrufe warten in Asterisk auf den nächsten Start.",
+                f"Der Dienst (Prozess {pid}) läuft nicht mehr: Log prüfen (app.restart_failed "
+                "oder die Meldung des neuen Programms beim Start). Die Anrufe warten in "
+                "Asterisk auf den nächsten Start.",
                 file=sys.stderr,
             )
             return 1
