@@ -10,7 +10,8 @@ adopted (a process before this one left them, with their state on the channel: s
 `stadtruf.core.snapshot`), and the calls we still have are told `Resynced`, since the events
 of the gap are lost.
 On shutdown, calls still with us go back to the dialplan's apology route, so no caller is
-left in silence and no channel is left behind.
+left in silence and no channel is left behind. A hand-over (`hand_over`, for a restart) leaves
+them in Stasis instead, each with its snapshot, for the next process to adopt.
 """
 
 from __future__ import annotations
@@ -160,10 +161,13 @@ class StasisApplication:
         self.on_event: list[EventHook] = []
         self.on_connect: list[ConnectHook] = []
         self.on_stop: list[ConnectHook] = []  # after the calls are handed back
+        # On a hand-over, before the calls' tasks are cancelled (e.g. a gate on the sinks).
+        self.on_hand_over: list[Callable[[], None]] = []
         self._calls: dict[str, tuple[CallContext, asyncio.Task[None]]] = {}
         self._rest: Ari | None = None
         self._stream: EventSource | None = None
         self._stopping = False
+        self._handing_over = False
         self.ready = asyncio.Event()
 
     @property
@@ -184,19 +188,30 @@ class StasisApplication:
         connector = aiohttp.TCPConnector(limit=ARI_CONNECTIONS)
         async with aiohttp.ClientSession(connector=connector) as session:
             self._rest, self._stream = self._connect(session, self.settings, self._resync)
+            if self._stopping:  # asked to stop (or hand over) before there was a stream
+                await self._stream.close()
             try:
                 async for event in self._stream:
                     self._dispatch(event)
             finally:
-                await self._hand_back_calls()
-                for hook in self.on_stop:
-                    await hook()
+                if self._handing_over:
+                    await self._let_go_of_calls(session)
+                else:
+                    await self._hand_back_calls()
+                    for hook in self.on_stop:
+                        await hook()
 
     async def stop(self) -> None:
         """Stop taking calls, hand the ones in progress back to the dialplan, close."""
         self._stopping = True
         if self._stream is not None:
             await self._stream.close()
+
+    async def hand_over(self) -> None:
+        """Stop for a restart: take no more events, leave every call in Stasis as it is (with
+        its snapshot) for the next process to adopt, close. `run()` then returns."""
+        self._handing_over = True
+        await self.stop()
 
     # -- event routing -------------------------------------------------------------------
 
@@ -224,6 +239,8 @@ class StasisApplication:
         channel_id = str(channel["id"])
         if channel_id in self._calls:
             return
+        if self._handing_over:
+            return  # in Stasis it waits for the next process, which adopts it
         context = CallContext(self.rest, channel, args)
         context.adopted = adopted
         runner = self._routes.get(args[0], self._run_call) if args else self._run_call
@@ -244,6 +261,8 @@ class StasisApplication:
         except asyncio.CancelledError:
             raise
         except Exception:
+            if self._handing_over:
+                return  # a request cut off by the hand-over: the call is the next process's
             log.exception("call.handler_failed")
             if not context.ended.is_set():
                 await self._send_to_apology(context.channel_id)
@@ -267,8 +286,8 @@ class StasisApplication:
         # Event types no part of the app reads, yet most of what Asterisk sends (every variable
         # set, every dialplan step: ~60 of ~100 events per queued call, benchmarks.flow). Asterisk
         # then neither encodes nor sends them, nor does the app decode them. Per connection.
-        # First: from adopting the calls to the connect hooks nothing may await (the queue
-        # learns its connection there before an adopted call's task first runs).
+        # First: the calls adopted below may start before the connect hooks run (the queue's
+        # runners wait for its connection: `Shared.wait_connected`).
         try:
             await self.rest.filter_events(self.settings.app, IGNORED_EVENTS)
         except AriError as error:  # only costlier without it: the app ignores those events
@@ -307,6 +326,28 @@ class StasisApplication:
         for hook in self.on_connect:
             await hook()
         self.ready.set()
+
+    async def _let_go_of_calls(self, session: aiohttp.ClientSession) -> None:
+        """The hand-over: the calls stay in Asterisk, untouched, for the next process.
+
+        Their tasks are cancelled, and what a task does when cancelled must not reach the call:
+        the hooks close the sinks first (its `Ended` is not the call's end), and the closed
+        session refuses every request (`AriUnavailable`: no bridge left, nothing hung up). The
+        queue stops before the calls' tasks, so it does not see them leave either.
+        """
+        for gate in self.on_hand_over:
+            gate()
+        await session.close()
+        for hook in self.on_stop:
+            await hook()
+        calls = list(self._calls.values())
+        for _, task in calls:
+            task.cancel()
+        for _, task in calls:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        # Channels, not calls: a conversation is two (caller and agent).
+        log.info("app.restarting", channels=len(calls))
 
     async def _hand_back_calls(self) -> None:
         calls = list(self._calls.values())

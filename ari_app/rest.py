@@ -159,6 +159,8 @@ class AriRest:
         if not path.startswith("/"):
             path = "/" + path
         url = yarl.URL(str(self._base) + path, encoded=True)
+        if self._session.closed:  # the app has let go of Asterisk (a hand-over, a stop)
+            raise AriUnavailable(None, method, path, "the app's ARI session is closed")
         try:
             async with self._session.request(
                 method,

@@ -7,6 +7,7 @@ sink; `fan_out` makes one of several (the log line, the live figures, the call r
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ParamSpec
 
 import structlog
 
@@ -15,6 +16,7 @@ from stadtruf.core.lifecycle import Happened
 log = structlog.get_logger(__name__)
 
 Sink = Callable[[Happened], None]
+P = ParamSpec("P")
 
 
 def fan_out(*sinks: Sink) -> Sink:
@@ -34,3 +36,22 @@ def fan_out(*sinks: Sink) -> Sink:
                 )
 
     return each
+
+
+class SinkGate:
+    """Lets a call's life through until `close()`: after a hand-over to the next process
+    (`StasisApplication.hand_over`), what the cancelled tasks report (an `Ended`, a wrap-up)
+    is not what happened to the calls, which go on there."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def close(self) -> None:
+        self.open = False
+
+    def guard(self, sink: Callable[P, None]) -> Callable[P, None]:
+        def gated(*args: P.args, **kwargs: P.kwargs) -> None:
+            if self.open:
+                sink(*args, **kwargs)
+
+        return gated

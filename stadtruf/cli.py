@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "stadtruf.commands.asterisk",
     "stadtruf.commands.dialplan",
     "stadtruf.commands.config",
+    "stadtruf.commands.restart",
     "stadtruf.commands.simulate",
     "stadtruf.commands.call",
     "stadtruf.commands.agi",

@@ -35,7 +35,7 @@ from ari_app.call import MenuFlow, Overrides, Sink, log_happened, no_overrides
 from ari_app.handoff import WaitingRoom
 from ari_app.queue import CallDistributor
 from ari_app.settings import AriSettings
-from ari_app.sinks import fan_out
+from ari_app.sinks import SinkGate, fan_out
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, make_api
 from stadtruf.api.auth import METRICS_TOKEN_ENV, TOKEN_ENV, ApiAuth
@@ -52,6 +52,13 @@ from stadtruf.core.lockout import Throttle
 from stadtruf.core.screens import CallBook
 from stadtruf.paths import run_dir
 from stadtruf.prompt_files import install_prompts
+from stadtruf.restart import REFUSED_NOTE as NOTE
+from stadtruf.restart import (
+    RESTART_SIGNAL,
+    Restart,
+    release_signals,
+    restart_unsupported,
+)
 from stadtruf.retention import connected_rest, purge_forever
 from stadtruf.store.agent_state import AgentStateFile
 from stadtruf.store.callbacks import CallbackStore
@@ -218,16 +225,19 @@ def build_service(
     `clock` (seconds since the epoch) is the app's wall clock: the opening hours and the
     records' times read it, so a test sets it. `records` gets every call's life and the
     agents' wrap-up; `overrides` are the opening-hours overrides in force."""
-    sink = records_sink(records)
+    gate = SinkGate()  # closed on a hand-over: cancelled tasks report nothing of the calls
+    sink = gate.guard(records_sink(records))
     if agents is None:
         flow = MenuFlow(live, WaitingRoom(sink, clock), clock=clock, sink=sink, overrides=overrides)
-        return Service(StasisApplication(settings, flow), None)
+        bare = StasisApplication(settings, flow)
+        bare.on_hand_over.append(gate.close)
+        return Service(bare, None)
     # The queue's agents file, current after a reload: its queues are label values too.
     figures = LiveFigures(
         lambda: figure_settings(live.current, distributor.config), wall_clock=clock
     )
     book = CallBook()
-    sink = fan_out(sink, figures.record, book.record)
+    sink = gate.guard(fan_out(records_sink(records), figures.record, book.record))
     distributor = CallDistributor(
         agents,
         app_name=settings.app,
@@ -237,10 +247,11 @@ def build_service(
         agent_state=agent_state,
         wall_clock=clock,
         sink=sink,
-        wrap_up=records.wrap_up if records is not None else None,
+        wrap_up=gate.guard(records.wrap_up) if records is not None else None,
     )
     flow = MenuFlow(live, distributor, clock=clock, sink=sink, overrides=overrides)
     app = StasisApplication(settings, flow, routes=distributor.routes())
+    app.on_hand_over.append(gate.close)
     distributor.attach(app)
     if live.agents is not None:
 
@@ -324,8 +335,10 @@ async def run_service(
     api: ApiSettings | None = None,
     refresh_prompts: Callable[[], object] | None = None,
     tasks: Sequence[Callable[[], Coroutine[object, object, None]]] = (),
+    restart: Restart | None = None,
 ) -> None:
-    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM;
+    """Run the app (and with a queue, the agent state API) until SIGINT/SIGTERM (or, with
+    `restart`, SIGUSR2: see `stadtruf.restart`);
     `refresh_prompts` (e.g. `closed_prompt_refresher`) at start and every minute; `tasks`
     (e.g. the SIP ban, `stadtruf.asterisk.bans.BanGuard.run`) beside it, and with a callback
     list, its retention (`stadtruf.retention`)."""
@@ -370,7 +383,7 @@ async def run_service(
                 hint=f"set {TOKEN_ENV} (supervisors), {METRICS_TOKEN_ENV} or agent passwords",
             )
     try:
-        await run_until_signalled(service.app, live)
+        await run_until_signalled(service.app, live, restart)
     finally:
         for task in (background, *jobs):
             if task is not None:
@@ -393,13 +406,18 @@ async def apply_reload(live: LiveConfig) -> bool:
     return True
 
 
-async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = None) -> None:
-    """Run the app; SIGINT/SIGTERM stop it cleanly (calls go back to the dialplan)."""
+async def run_until_signalled(
+    app: StasisApplication, live: LiveConfig | None = None, restart: Restart | None = None
+) -> None:
+    """Run the app; SIGINT/SIGTERM stop it cleanly (calls go back to the dialplan); SIGUSR2
+    hands the calls over for `restart` (without one, `up`: logged and ignored)."""
     loop = asyncio.get_running_loop()
     stopping: set[asyncio.Task[None]] = set()
 
     def on_stop(signum: int) -> None:
         log.info("app.signal", signal=signal.Signals(signum).name)
+        if restart is not None:
+            restart.cancel()
         task = asyncio.create_task(app.stop())
         stopping.add(task)
 
@@ -416,11 +434,18 @@ async def run_until_signalled(app: StasisApplication, live: LiveConfig | None = 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_stop, signum)
     loop.add_signal_handler(signal.SIGHUP, on_reload)
+    if restart is not None:
+        loop.add_signal_handler(RESTART_SIGNAL, restart.request, app)
+    else:
+        loop.add_signal_handler(RESTART_SIGNAL, restart_unsupported, pid_file().parent / NOTE)
+    release_signals()  # held by `serve` until now (stadtruf.restart.signals_held)
     try:
         await app.run()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, RESTART_SIGNAL):
             loop.remove_signal_handler(signum)
+        if restart is not None:
+            restart.keep_pending()  # until the exit, or for the next program
 
 
 def pid_file() -> Path:

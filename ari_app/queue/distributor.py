@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import structlog
@@ -115,11 +115,22 @@ class CallDistributor:
 
     def routes(self) -> dict[str, Callable[[CallContext], Any]]:
         return {
-            AGENT_LEG: self.legs.agent_leg,
-            ADOPTED_CONVERSATION: self.legs.adopted_conversation,
-            REPLACES: self.legs.replacement,
-            AGENT_TRANSFER: self.legs.transfer_dial,
+            AGENT_LEG: self._once_connected(self.legs.agent_leg),
+            ADOPTED_CONVERSATION: self._once_connected(self.legs.adopted_conversation),
+            REPLACES: self._once_connected(self.legs.replacement),
+            AGENT_TRANSFER: self._once_connected(self.legs.transfer_dial),
         }
+
+    def _once_connected(
+        self, runner: Callable[[CallContext], Awaitable[None]]
+    ) -> Callable[[CallContext], Awaitable[None]]:
+        """An adopted leg's task may start before the queue has its connection."""
+
+        async def run(leg: CallContext) -> None:
+            await self.shared.wait_connected()
+            await runner(leg)
+
+        return run
 
     def attach(self, app: StasisApplication) -> None:
         app.on_event.append(self.on_event)
@@ -193,6 +204,7 @@ class CallDistributor:
     # --- the caller's side (QueueHandoff) ----------------------------------------------------
 
     async def wait_for_agent(self, call: CallContext, request: QueueRequest) -> None:
+        await self.shared.wait_connected()  # an adopted caller may come before the connect hook
         if request.closed_action is not None:  # closed: a message, no wait for an agent
             await self.line.take_message(call, request)
             return

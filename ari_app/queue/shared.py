@@ -63,6 +63,7 @@ class Shared:
         self.wall_clock = wall_clock
         self.sink = sink
         self._rest: Ari | None = None
+        self._connected = asyncio.Event()
         # Events with an optional future the worker resolves once their effects are done.
         self.inbox: asyncio.Queue[tuple[q.Event, asyncio.Future[None] | None]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -79,6 +80,13 @@ class Shared:
 
     def connect(self, rest: Ari) -> None:
         self._rest = rest
+        self._connected.set()
+
+    async def wait_connected(self) -> None:
+        """Until the first `connect`: a call adopted on connect may run before the queue's
+        connect hook (`StasisApplication._resync`), and needs `rest`."""
+        if not self._connected.is_set():
+            await self._connected.wait()
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.wall_clock(), UTC)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from ari_app.settings import AriSettings, SettingsError
@@ -17,7 +18,9 @@ from stadtruf.asterisk.bans import guard_instance
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
 from stadtruf.config.passwords import agent_endpoints
+from stadtruf.core.hours import BERLIN
 from stadtruf.paths import run_dir, sample_config_dir
+from stadtruf.restart import REFUSED_NOTE, Restart, signals_held, with_option
 from stadtruf.service import (
     ApiSettings,
     LiveConfig,
@@ -40,7 +43,8 @@ def register(sub: Subcommands) -> None:
         description=(
             "Connect to Asterisk's ARI (STADTRUF_ARI_URL, STADTRUF_ARI_USER, "
             "STADTRUF_ARI_PASSWORD, STADTRUF_ARI_APP) and answer 115 and the switchboard "
-            "numbers until SIGINT/SIGTERM."
+            "numbers until SIGINT/SIGTERM; SIGHUP reloads the config, SIGUSR2 (stadtruf "
+            "restart) restarts in place without losing a call."
         ),
     )
     add_common_arguments(parser)
@@ -123,29 +127,39 @@ def serve(args: argparse.Namespace) -> int:
     live = LiveConfig(args.config, config, agents=agents)
     clock = running_clock(args.clock_start)
     overrides = OverrideStore(overrides_path(), clock)
-    with call_records(config, clock) as records:
-        service = build_service(
-            settings,
-            live,
-            agents=agents,
-            callbacks=CallbackStore(args.callbacks),
-            agent_state=AgentStateFile(args.agent_state),
-            clock=clock,
-            records=records,
-            overrides=overrides.current,
-        )
-        api = ApiSettings(
-            host=args.api_address,
-            port=args.api_port,
-            passwords=passwords,
-            overrides=overrides,
-            web=web,
-            ssl_context=tls,
-        )
-        tasks = []
-        if args.asterisk_dir is not None:
-            directory = args.asterisk_dir
-            tasks.append(guard_instance(service, config, directory, directory / "etc").run)
-        with written_pid():
-            asyncio.run(run_service(service, live, api, tasks=tasks))
+    # Before a restart, the new program's own check of this config (code and config on disk).
+    check = [sys.executable, "-m", "stadtruf.cli", "config", "check", str(args.config)]
+    restart = Restart(check=check, note=run_dir() / REFUSED_NOTE)
+    # The pid file outlives the records: a restart executes this program again with it in
+    # place (same pid), once the records are flushed and closed.
+    with signals_held(), written_pid():
+        with call_records(config, clock) as records:
+            service = build_service(
+                settings,
+                live,
+                agents=agents,
+                callbacks=CallbackStore(args.callbacks),
+                agent_state=AgentStateFile(args.agent_state),
+                clock=clock,
+                records=records,
+                overrides=overrides.current,
+            )
+            api = ApiSettings(
+                host=args.api_address,
+                port=args.api_port,
+                passwords=passwords,
+                overrides=overrides,
+                web=web,
+                ssl_context=tls,
+            )
+            tasks = []
+            if args.asterisk_dir is not None:
+                directory = args.asterisk_dir
+                tasks.append(guard_instance(service, config, directory, directory / "etc").run)
+            asyncio.run(run_service(service, live, api, tasks=tasks, restart=restart))
+        if restart.due:
+            if args.clock_start is not None:  # the app's clock runs on, not from its start again
+                now = datetime.fromtimestamp(clock(), BERLIN).isoformat()
+                restart.argv = with_option(restart.argv, "--clock-start", now)
+            return restart.execute()
     return 0

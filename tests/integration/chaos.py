@@ -1,7 +1,9 @@
 """Helpers of the chaos tests (test_chaos.py): the app as its own process, and the calls.
 
 The app runs as `stadtruf serve` in a child process, so that a test can kill it with SIGKILL
-as an operating system would; its log goes to a file (a pipe nobody drains would stall it).
+as an operating system would, or restart it in place (`stadtruf restart`: the same process
+executes itself anew); its log goes to a file (a pipe nobody drains would stall it), one per
+start, which a restart in place goes on writing.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -46,9 +49,17 @@ class ServedApp:
     """`stadtruf serve` against the session's ServiceCenter, restartable, on one clock."""
 
     def __init__(
-        self, site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+        self,
+        site: Site,
+        directory: Path,
+        agents: AgentsConfig,
+        ari_url: str | None = None,
+        api_host: str | None = None,
     ) -> None:
         self.site = site
+        # With `api_host`, the agent state API on it (supervisor token `api_token`).
+        self.api_host = api_host
+        self.api_token = secrets.token_urlsafe(32)
         self.ari_url = ari_url or site.center.settings.ari_url
         self.directory = directory
         self.config_dir = directory / "config"
@@ -63,6 +74,7 @@ class ServedApp:
         self.offset -= time.time()
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self.restarted_at = 0  # where the log of this program begins (after a restart in place)
 
     @property
     def records(self) -> Path:
@@ -71,15 +83,23 @@ class ServedApp:
     def log(self, start: int) -> Path:
         return self.directory / f"app-{start}.log"
 
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STADTRUF_")}
+        return (
+            env
+            | {
+                "STADTRUF_RUN_DIR": str(self.directory),
+                "STADTRUF_ARI_URL": self.ari_url,
+                "STADTRUF_ARI_USER": ARI_USER,
+                "STADTRUF_ARI_PASSWORD": self.site.password,
+            }
+            | ({"STADTRUF_API_TOKEN": self.api_token} if self.api_host else {})
+        )
+
     async def start(self) -> None:
         self.starts += 1
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STADTRUF_")}
-        env |= {
-            "STADTRUF_RUN_DIR": str(self.directory),
-            "STADTRUF_ARI_URL": self.ari_url,
-            "STADTRUF_ARI_USER": ARI_USER,
-            "STADTRUF_ARI_PASSWORD": self.site.password,
-        }
+        self.restarted_at = 0
+        env = self.env()
         moment = datetime.fromtimestamp(time.time() + self.offset, BERLIN).replace(tzinfo=None)
         with self.log(self.starts).open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -88,11 +108,38 @@ class ServedApp:
                 *("--config", str(self.config_dir), "--clock-start", moment.isoformat()),
                 *("--agent-state", str(self.directory / "agent-state.json")),
                 *("--callbacks", str(self.directory / "callbacks.jsonl")),
+                *(("--api-address", self.api_host) if self.api_host else ()),
                 env=env,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=log,
             )
         await self.logged("queue.agent_device", timeout=30, count=3)
+
+    async def restart(self) -> int:
+        """`stadtruf restart`, as an admin runs it; back once the new program has connected
+        (the same process: its log goes on in this start's file). Where its log begins."""
+        assert self.process is not None
+        before = self.mark()
+        status, output = await self.restart_command()
+        assert status == 0 and "Neu gestartet" in output, output
+        await self.logged("app.restarting", timeout=20, after=before)
+        text = self.log(self.starts).read_text()
+        self.restarted_at = text.index("\n", text.index("app.restarting", before)) + 1
+        await self.logged("queue.agent_device", timeout=30, count=3, after=self.restarted_at)
+        return self.restarted_at
+
+    async def restart_command(self) -> tuple[int, str]:
+        """`stadtruf restart` (it waits for the outcome): its status and what it printed."""
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "stadtruf.cli", "restart"),
+            env=self.env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await cli.communicate()
+        assert cli.returncode is not None
+        return cli.returncode, out.decode()
 
     def mark(self) -> int:
         """Where this start's log is now (for `logged(after=…)`)."""
@@ -120,7 +167,8 @@ class ServedApp:
         waiting = set(channels)
         async with asyncio.timeout(timeout):
             while waiting:
-                for line in self.log(self.starts).read_text().splitlines():
+                log = self.log(self.starts).read_text()[self.restarted_at :]
+                for line in log.splitlines():
                     if '"queue.call_finished"' in line:
                         waiting = {c for c in waiting if f'"call": "{c}"' not in line}
                 await asyncio.sleep(0.2)
@@ -151,9 +199,13 @@ class ServedApp:
 
 @contextlib.asynccontextmanager
 async def served(
-    site: Site, directory: Path, agents: AgentsConfig, ari_url: str | None = None
+    site: Site,
+    directory: Path,
+    agents: AgentsConfig,
+    ari_url: str | None = None,
+    api_host: str | None = None,
 ) -> AsyncIterator[ServedApp]:
-    app = ServedApp(site, directory, agents, ari_url)
+    app = ServedApp(site, directory, agents, ari_url, api_host)
     try:
         await app.start()
         yield app

@@ -1,6 +1,6 @@
 """Issue #12 over real SIP: 30 calls spread over menus, queue and conversations go on through a
-killed app (SIGKILL), a cut event stream and a restarted Asterisk, and every call's record ends
-with a defined outcome.
+killed app (SIGKILL), a restart in place (`stadtruf restart`), a cut event stream and a
+restarted Asterisk, and every call's record ends with a defined outcome.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 from ari_app.errors import AriError
 from ari_app.port import Ari
+from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.testcall import TestCarrier
 from tests.integration.chaos import (
@@ -39,6 +42,7 @@ from tests.support.addresses import address_in_test_net
 TALKING, WAITING, IN_MENU = 3, 17, 10  # 30 calls; three agents, so three conversations
 CHAOS_S = 150  # the whole test, on a loaded two-core machine
 PROXY_HOST = 71  # the ARI relay of the cut test, in the test net (tests/support/addresses.py)
+API_HOST = 72  # the agent state API of the restart test
 REGISTERED_S = 45  # an agent's phone online again after an Asterisk restart
 GAP_S = 3.0  # how long the event stream stays cut: events of the gap are lost
 
@@ -170,6 +174,50 @@ async def test_calls_go_on_through_a_killed_app_and_their_records_are_complete(
 ) -> None:
     async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES) as app:
         await thirty_calls(site, carrier, observer, phones, app, killed_and_restarted)
+
+
+async def agents_seen_by_the_api(app: ServedApp) -> set[str]:
+    url = f"http://{app.api_host}:{DEFAULT_PORT}/agents"
+    async with aiohttp.ClientSession() as session:
+        auth = {"Authorization": f"Bearer {app.api_token}"}
+        async with session.get(url, headers=auth) as response:
+            assert response.status == 200
+            return {str(a["id"]) for a in (await response.json())["agents"]}
+
+
+async def restarted_in_place(app: ServedApp, thirty: Thirty) -> None:
+    """`stadtruf restart`: the process hands the calls over and executes itself anew."""
+    assert app.process is not None
+    pid = app.process.pid
+    agents = await agents_seen_by_the_api(app)
+    # A broken config is refused before anything is let go: the service goes on as it was.
+    client = app.config_dir / "bottrop.yaml"
+    good = client.read_text()
+    client.write_text(good.replace("menu:", "menu: [", 1))
+    status, output = await app.restart_command()
+    assert status == 1 and "Neustart abgelehnt" in output and "bottrop.yaml" in output, output
+    assert "app.restarting" not in app.log(app.starts).read_text()
+    client.write_text(good)
+    since = await app.restart()
+    # Every waiting caller back in line before an agent gets free.
+    await app.logged('"again": true', timeout=30, count=WAITING, after=since)
+    assert app.process.returncode is None and app.process.pid == pid
+    assert (app.directory / "stadtruf.pid").read_text().strip() == str(pid)
+    log = app.log(app.starts).read_text()
+    # Nothing handed back to the dialplan or hung up: 33 channels left to the successor.
+    assert f'"channels": {2 * TALKING + WAITING + IN_MENU}' in log
+    assert "app.calls_handed_back" not in log and "call.handler_failed" not in log
+    assert log[since:].count("call.adopted_after_reconnect") == 2 * TALKING + WAITING + IN_MENU
+    # The API server closed with the old program: the new one listens on the same port.
+    assert await agents_seen_by_the_api(app) == agents
+
+
+async def test_calls_go_on_through_a_restart_in_place_and_their_records_are_complete(
+    site: Site, carrier: TestCarrier, observer: Observer, phones: Phones, tmp_path: Path
+) -> None:
+    api = address_in_test_net(API_HOST)
+    async with asyncio.timeout(CHAOS_S), served(site, tmp_path, CHAOS_QUEUES, api_host=api) as app:
+        await thirty_calls(site, carrier, observer, phones, app, restarted_in_place)
 
 
 async def test_calls_go_on_through_a_cut_event_stream_and_their_records_are_complete(

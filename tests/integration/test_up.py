@@ -1,4 +1,5 @@
-"""The README's run command: `stadtruf up` answers 115 and stops cleanly on SIGTERM."""
+"""The README's run command: `stadtruf up` answers 115, refuses `stadtruf restart`, and stops
+cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -75,6 +76,17 @@ async def test_up_answers_115_and_stops_on_sigterm(tmp_path: Path) -> None:
     )
     try:
         await connected(process)
+        # `stadtruf restart` is for `serve`: `up` owns its Asterisks, refuses, and goes on.
+        restart = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "stadtruf.cli", "restart"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        async with asyncio.timeout(30):
+            said, _ = await restart.communicate()
+        assert restart.returncode == 1 and "stadtruf up startet nicht neu" in said.decode()
+        assert process.returncode is None
         # A random password was generated for this run and left for `stadtruf call`.
         password = (tmp_path / "ari-password").read_text().strip()
         assert len(password) >= 24

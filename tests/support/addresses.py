@@ -2,8 +2,8 @@
 
 Who uses which host of the net (so that nothing collides when they run side by side): .21–.23
 the session's Asterisks, .31–.35 `test_up`, .61–.63 `test_docker`'s containers, .71
-`test_chaos`'s ARI relay; the benchmarks use 127.0.0.41–.43 (`benchmarks.calls`) and .51–.53
-(`benchmarks.capacity`).
+`test_chaos`'s ARI relay, .72 its restart test's agent state API; the benchmarks use
+127.0.0.41–.43 (`benchmarks.calls`) and .51–.53 (`benchmarks.capacity`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+import aiohttp
+
+from ari_app.errors import AriUnavailable
 from ari_app.port import Ari
 from ari_app.rest import HangupReason, JsonObject
 
@@ -26,6 +29,7 @@ class FakeAri:
         self.failures: dict[str, BaseException] = {}
         self.variables: dict[tuple[str, str], str] = {}
         self._changed = asyncio.Event()
+        self.session: aiohttp.ClientSession | None = None  # the app's (FakeConnection)
 
     # -- for tests ------------------------------------------------------------------------
 
@@ -51,6 +55,8 @@ class FakeAri:
         return self.calls(method)
 
     def _call(self, method: str, **args: Any) -> Any:
+        if self.session is not None and self.session.closed:
+            raise AriUnavailable(None, method, "", "the app's ARI session is closed")
         self.requests.append((method, args))
         self._changed.set()
         if method in self.failures:

@@ -89,6 +89,7 @@ class FakeConnection:
         self, session: aiohttp.ClientSession, settings: AriSettings, on_connect: OnConnect
     ) -> tuple[Ari, FakeEventStream]:
         self._stream = FakeEventStream(on_connect)
+        self.ari.session = session  # closed by the app: requests refused, as AriRest does
         return self.ari, self._stream
 
 

@@ -3,15 +3,19 @@ adopted conversation completing its record, the dead process's orphans cleared."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 from ari_app.application import CallContext
 from ari_app.errors import AriError
-from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX
+from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
 from stadtruf.core.lifecycle import Ended, Queued
 from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, loads
+from stadtruf.store.callbacks import CallbackStore
+from tests.support.fake_ari import FakeAri
 from tests.unit import test_queue_adapter
-from tests.unit.test_queue_adapter import EPOCH, NOW, REQUEST, Start, ev
+from tests.unit.test_queue_adapter import EPOCH, NOW, REQUEST, Start, agents, ev
 
 start = test_queue_adapter.start  # the queue adapter tests' rig, as a fixture here too
 
@@ -91,3 +95,34 @@ async def test_orphans_of_a_dead_process_are_cleared_on_connect(start: Start) ->
     assert [c["channel_id"] for c in rig.fake.calls("hangup")] == [f"{RING_PREFIX}old"]
     destroyed = {c["bridge_id"] for c in rig.fake.calls("destroy_bridge")}
     assert destroyed == {"stadtruf-queue-kfz", f"{CONVERSATION_PREFIX}c7"}
+
+
+async def test_adopted_calls_wait_for_the_queues_connection(tmp_path: Path) -> None:
+    """The app adopts calls on connect, maybe before the queue's connect hook: their tasks
+    wait for it instead of finding no connection."""
+    fake = FakeAri()
+    fake.answers["get_endpoint"] = {"state": "online", "channel_ids": []}
+    queue = CallDistributor(
+        agents(),
+        app_name="stadtruf",
+        callbacks=CallbackStore(tmp_path / "callbacks.jsonl"),
+        clock=lambda: NOW,
+        wall_clock=lambda: EPOCH,
+        sink=lambda _: None,
+    )
+    bridge = f"{CONVERSATION_PREFIX}c9"
+    talking = CallContext(fake, {"id": "c9"}, ("conversation", bridge))
+    waiting = CallContext(fake, {"id": "old"}, ())
+    tasks = [
+        asyncio.create_task(queue.routes()["conversation"](talking)),
+        asyncio.create_task(queue.wait_for_agent(waiting, replace(REQUEST, queued_at=EPOCH))),
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(t.done() for t in tasks) and fake.requests == []
+    await queue.connected(fake)
+    await fake.wait_for("list_bridges", 2)  # the conversation's, after the connect's sweep
+    await fake.wait_for("start_moh")
+    await queue.close()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
