@@ -25,11 +25,11 @@ done
 # from STADTRUF_ARI_PASSWORD unless given; perl is in every Debian system (perl-base), the
 # container included, and crypt(3) there knows $6$. The password goes in by environment, not
 # argv, so that ps does not show it.
-# Asterisk checks the hash on every ARI request (~26 per call): at crypt's default 5000 rounds
+# Asterisk checks the hash on every ARI request (~24 per call): at crypt's default 5000 rounds
 # that was 2.6 ms each, about 65 ms of Asterisk CPU per call, more than half of what the whole
 # native call flow costs (docs/benchmarks.md). 1000 rounds (crypt's minimum) cost 0.5 ms; the
-# password is a long random secret (`stadtruf up`; docs/security.md), so the rounds add nothing
-# against guessing it.
+# password must be a long random secret (as `stadtruf up` makes; docs/security.md), so the rounds
+# add nothing against guessing it.
 ROUNDS=1000
 if [ -z "${STADTRUF_ARI_PASSWORD_CRYPT-}" ] && [ -n "${STADTRUF_ARI_PASSWORD-}" ]; then
   salt=$(head -c 12 /dev/urandom | base64 | tr '+' '.')
