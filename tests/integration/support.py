@@ -10,7 +10,7 @@ from ari_app.events import Event
 from ari_app.port import Ari
 from stadtruf.observer import Observer, on_channel
 
-__all__ = ["Observer", "eventually", "on_channel", "playback", "wait_until_idle"]
+__all__ = ["Observer", "agents_online", "eventually", "on_channel", "playback", "wait_until_idle"]
 
 
 def playback(
@@ -39,3 +39,13 @@ async def eventually(condition: Callable[[], bool], *, timeout: float = 5.0) -> 
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+async def agents_online(observer: Observer, *agents: str, timeout: float = 20.0) -> None:
+    """Wait until the ServiceCenter sees every one of `agents`' phones online (qualified)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            states = [(await observer.rest.get_endpoint("PJSIP", a))["state"] for a in agents]
+            if all(state == "online" for state in states):
+                return
+            await asyncio.sleep(0.2)

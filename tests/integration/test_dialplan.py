@@ -23,7 +23,13 @@ from stadtruf.asterisk.topology import ARI_USER
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import Site
 from tests.integration.phones import Phones
-from tests.integration.support import Observer, eventually, on_channel, wait_until_idle
+from tests.integration.support import (
+    Observer,
+    agents_online,
+    eventually,
+    on_channel,
+    wait_until_idle,
+)
 from tests.integration.test_queue import queue_service, queued, talking
 
 INTERNATIONAL = "00441632960123"
@@ -96,15 +102,6 @@ async def test_a_configured_0800_service_number_is_answered(
     # Answered by the app (Stasis), which plays the greeting.
     await observer.wait_for(on_channel(channel, "PlaybackStarted"), since=since)
     await call.hangup()
-
-
-async def agents_online(observer: Observer, *agents: str) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            states = [(await observer.rest.get_endpoint("PJSIP", a))["state"] for a in agents]
-            if all(state == "online" for state in states):
-                return
-            await asyncio.sleep(0.2)
 
 
 async def dial_from_agent_phone(phones: Phones, agent: str, number: str) -> str:

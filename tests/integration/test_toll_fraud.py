@@ -14,9 +14,8 @@ import asyncio
 from stadtruf.testcall import TestCarrier
 from tests.integration.conftest import Site
 from tests.integration.phones import Phones
-from tests.integration.support import Observer
+from tests.integration.support import Observer, agents_online
 from tests.integration.test_dialplan import (
-    agents_online,
     dial_from_agent_phone,
     gone,
     logged,
