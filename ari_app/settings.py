@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from stadtruf.core.credentials import weak_secret
+from stadtruf.core.credentials import ARI_MIN_LENGTH, weak_secret
 
 DEFAULT_APP = "stadtruf"
 
@@ -33,7 +33,7 @@ class AriSettings:
                 "ari.conf was rendered with"
             )
         user = env.get("STADTRUF_ARI_USER", "stadtruf")
-        weak = weak_secret(password, name=user)
+        weak = weak_secret(password, name=user, min_length=ARI_MIN_LENGTH)
         if weak is not None:
             # Never the password in the message; the reason is in German, like the admin's docs.
             raise SettingsError(

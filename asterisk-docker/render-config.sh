@@ -20,22 +20,23 @@ for src in "$@"; do
   done
 done
 
-# ari.conf keeps the ARI password only as a SHA-512 crypt hash (password_format = crypt): a
-# copy of the config (backup, support ticket) does not give away the password. Derived here
-# from STADTRUF_ARI_PASSWORD unless given; perl is in every Debian system (perl-base), the
-# container included, and crypt(3) there knows $6$. The password goes in by environment, not
-# argv, so that ps does not show it.
-# Asterisk checks the hash on every ARI request (~24 per call): at crypt's default 5000 rounds
-# that was 2.6 ms each, about 65 ms of Asterisk CPU per call, more than half of what the whole
-# native call flow costs (docs/benchmarks.md). 1000 rounds (crypt's minimum) cost 0.5 ms; the
-# password must be a long random secret (as `stadtruf up` makes; docs/security.md), so the rounds
-# add nothing against guessing it.
-ROUNDS=1000
+# ari.conf keeps the ARI password only as a crypt(3) hash (password_format = crypt): a copy of
+# the config (backup, support ticket) does not give away the password. Derived here from
+# STADTRUF_ARI_PASSWORD unless given; perl is in every Debian system (perl-base), the container
+# included. The password goes in by environment, not argv, so that ps does not show it.
+# Asterisk checks the hash on every ARI request (~24 per call), so the hash must be cheap: as
+# SHA-512 crypt at its default 5000 rounds that was 2.6 ms a check, ~65 ms of Asterisk CPU per
+# call, more than half the whole native call flow; even at its minimum of 1000 rounds 0.5 ms, a
+# third of a core at 60 calls/s (docs/benchmarks.md). sha1crypt ($sha1$, HMAC-SHA1 iterated, in
+# Debian's libcrypt) lets us choose the count: 64 iterations cost 0.05 ms. What stands against
+# guessing the password from a copied hash is its length: ARI passwords under 20 characters are
+# refused (stadtruf.core.credentials.ARI_MIN_LENGTH), `stadtruf up` makes random ones.
+ITERATIONS=64
 if [ -z "${STADTRUF_ARI_PASSWORD_CRYPT-}" ] && [ -n "${STADTRUF_ARI_PASSWORD-}" ]; then
   salt=$(head -c 12 /dev/urandom | base64 | tr '+' '.')
-  STADTRUF_ARI_PASSWORD_CRYPT=$(SALT=$salt ROUNDS=$ROUNDS perl -e 'print crypt($ENV{STADTRUF_ARI_PASSWORD}, q($6$rounds=) . $ENV{ROUNDS} . q($) . $ENV{SALT})')
+  STADTRUF_ARI_PASSWORD_CRYPT=$(SALT=$salt ITERATIONS=$ITERATIONS perl -e 'print crypt($ENV{STADTRUF_ARI_PASSWORD}, q($sha1$) . $ENV{ITERATIONS} . q($) . $ENV{SALT} . q($))')
   case $STADTRUF_ARI_PASSWORD_CRYPT in
-    '$6$'*) ;;
+    '$sha1$'*) ;;
     *) echo "render-config: could not hash the ARI password (perl crypt)" >&2; exit 1 ;;
   esac
 fi

@@ -43,7 +43,7 @@ from stadtruf.config import ConfigError, load_site
 from stadtruf.config.agents import AgentsConfig
 from stadtruf.config.passwords import agent_endpoints, demo_passwords
 from stadtruf.config.site import agents_path
-from stadtruf.core.credentials import weak_secret
+from stadtruf.core.credentials import ARI_MIN_LENGTH, weak_secret
 from stadtruf.paths import run_dir
 from stadtruf.prompt_files import closed_prompt_refresher, install_prompts
 from stadtruf.service import (
@@ -115,7 +115,7 @@ def ari_password() -> str:
 def up(args: argparse.Namespace) -> int:
     stadtruf_logging.configure(json=args.json_logs, level=args.log_level)
     given = os.environ.get("STADTRUF_ARI_PASSWORD")
-    if given and (weak := weak_secret(given, name=ARI_USER)) is not None:
+    if given and (weak := weak_secret(given, name=ARI_USER, min_length=ARI_MIN_LENGTH)) is not None:
         print(
             f"stadtruf up: STADTRUF_ARI_PASSWORD {weak}; unset it (a random one per run) or "
             "set a random one (openssl rand -base64 18)",

@@ -269,7 +269,7 @@ def test_render_reload_reloads_pjsip_through_ari(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv(ENV_1, "eins-Kx7pQ2mZ")
-    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9")
+    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9-t4Kw8Lr")
     with fake_ari() as (url, reloaded):
         monkeypatch.setenv("STADTRUF_ARI_URL", url)
         status = render(config_dir(tmp_path, secret="zwei-Rt5wN8vB"), tmp_path / "out", "--reload")
@@ -281,7 +281,7 @@ def test_render_reload_reloads_pjsip_through_ari(
 def test_render_reload_refused_by_asterisk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9")
+    monkeypatch.setenv("STADTRUF_ARI_PASSWORD", "ari-Vb6nM2cXq9-t4Kw8Lr")
     with fake_ari(status=409) as (url, _):
         monkeypatch.setenv("STADTRUF_ARI_URL", url)
         status = render(config_dir(tmp_path, agents=None), tmp_path / "out", "--reload")
