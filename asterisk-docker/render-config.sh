@@ -26,11 +26,12 @@ done
 # included. The password goes in by environment, not argv, so that ps does not show it.
 # Asterisk checks the hash on every ARI request (~24 per call), so the hash must be cheap: as
 # SHA-512 crypt at its default 5000 rounds that was 2.6 ms a check, ~65 ms of Asterisk CPU per
-# call, more than half the whole native call flow; even at its minimum of 1000 rounds 0.5 ms, a
-# third of a core at 60 calls/s (docs/benchmarks.md). sha1crypt ($sha1$, HMAC-SHA1 iterated, in
-# Debian's libcrypt) lets us choose the count: 64 iterations cost 0.05 ms. What stands against
-# guessing the password from a copied hash is its length: ARI passwords under 20 characters are
-# refused (stadtruf.core.credentials.ARI_MIN_LENGTH), `stadtruf up` makes random ones.
+# call, more than half the whole native call flow; even at its minimum of 1000 rounds 0.5 ms,
+# a third of a core at 60 calls/s (docs/benchmarks-flow.md, decisions #15). sha1crypt ($sha1$,
+# HMAC-SHA1 iterated, in Debian's libcrypt) lets us choose the count: 64 iterations cost
+# 0.05 ms. What stands against guessing the password from a copied hash is its length: ARI
+# passwords under 20 characters are refused (stadtruf.core.credentials.ARI_MIN_LENGTH),
+# `stadtruf up` makes random ones.
 ITERATIONS=64
 if [ -z "${STADTRUF_ARI_PASSWORD_CRYPT-}" ] && [ -n "${STADTRUF_ARI_PASSWORD-}" ]; then
   salt=$(head -c 12 /dev/urandom | base64 | tr '+' '.')

@@ -1,4 +1,4 @@
-"""The tables of benchmarks.flow, Markdown as docs/benchmarks.md has them."""
+"""The tables of benchmarks.flow, Markdown as docs/benchmarks-flow.md has them."""
 
 from __future__ import annotations
 
