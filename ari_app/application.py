@@ -65,7 +65,22 @@ _END_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
 # A call that ended while the stream was cut gets its hang-up now, so that its handler ends
 # it as usual (the other leg, the record); one that does not finish within this is cancelled.
 GONE_GRACE_S = 5.0
-IGNORED_EVENTS = ("ChannelVarset", "ChannelDialplan")
+# The event types some part of the app reads; Asterisk sends the app no others (the filter
+# is set on every connect). Of ~100 events per queued call ~60 were variables set and
+# dialplan steps, and most of the rest bridge, state, caller-id and playback-start news that
+# nothing reads: Asterisk encoded and sent each, the app decoded each (benchmarks.flow).
+# A part that reads a new type adds it here.
+HANDLED_EVENTS = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDestroyed",
+    "ChannelHangupRequest",
+    "ChannelDtmfReceived",
+    "PlaybackFinished",
+    "RecordingFinished",
+    "RecordingFailed",
+    "EndpointStateChange",
+)
 
 CallRunner = Callable[["CallContext"], Awaitable[None]]
 EventHook = Callable[[Event], None]
@@ -283,13 +298,11 @@ class StasisApplication:
 
     async def _resync(self) -> None:
         """Asterisk is the store of record: align our calls with its channels in Stasis."""
-        # Event types no part of the app reads, yet most of what Asterisk sends (every variable
-        # set, every dialplan step: ~60 of ~100 events per queued call, benchmarks.flow). Asterisk
-        # then neither encodes nor sends them, nor does the app decode them. Per connection.
-        # First: the calls adopted below may start before the connect hooks run (the queue's
-        # runners wait for its connection: `Shared.wait_connected`).
+        # Only the event types the app reads (HANDLED_EVENTS), per connection. First: the
+        # calls adopted below may start before the connect hooks run (the queue's runners wait
+        # for its connection: `Shared.wait_connected`).
         try:
-            await self.rest.filter_events(self.settings.app, IGNORED_EVENTS)
+            await self.rest.filter_events(self.settings.app, allowed=HANDLED_EVENTS)
         except AriError as error:  # only costlier without it: the app ignores those events
             log.warning("app.event_filter_failed", error=str(error))
         channels = await self.rest.list_channels()

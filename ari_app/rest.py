@@ -221,9 +221,16 @@ class AriRest:
             params={"eventSource": event_source},
         )
 
-    async def filter_events(self, app: str, disallowed: Sequence[str]) -> JsonObject:
-        """PUT /applications/{app}/eventFilter: Asterisk no longer sends `app` these types."""
-        body = {"disallowed": [{"type": t} for t in disallowed]}
+    async def filter_events(
+        self, app: str, *, allowed: Sequence[str] = (), disallowed: Sequence[str] = ()
+    ) -> JsonObject:
+        """PUT /applications/{app}/eventFilter: Asterisk sends `app` only the `allowed` types
+        (all, if none are named), less the `disallowed` ones."""
+        body = {
+            kind: [{"type": t} for t in types]
+            for kind, types in (("allowed", allowed), ("disallowed", disallowed))
+            if types
+        }
         return await self.request("PUT", f"/applications/{_seg(app)}/eventFilter", json=body)
 
     async def list_endpoints(self) -> list[JsonObject]:

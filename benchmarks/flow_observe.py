@@ -91,7 +91,7 @@ class FlowObserver(Listener):
         await super().start(timeout)
         # Half of all events are variables set; the observer reads none, and Asterisk's work
         # for the observer is overhead in both flows alike.
-        await self.rest.filter_events(APP, ["ChannelVarset"])
+        await self.rest.filter_events(APP, disallowed=["ChannelVarset"])
         self._sampler = asyncio.create_task(self._sample())
 
     async def close(self) -> None:

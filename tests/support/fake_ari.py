@@ -93,8 +93,12 @@ class FakeAri:
     async def subscribe(self, app: str, event_source: str) -> JsonObject:
         return self._call("subscribe", app=app, event_source=event_source)
 
-    async def filter_events(self, app: str, disallowed: Sequence[str]) -> JsonObject:
-        return self._call("filter_events", app=app, disallowed=list(disallowed))
+    async def filter_events(
+        self, app: str, *, allowed: Sequence[str] = (), disallowed: Sequence[str] = ()
+    ) -> JsonObject:
+        return self._call(
+            "filter_events", app=app, allowed=list(allowed), disallowed=list(disallowed)
+        )
 
     async def list_endpoints(self) -> list[JsonObject]:
         return self._call("list_endpoints")

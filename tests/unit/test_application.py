@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import ari_app
 from ari_app.application import (
     ADOPTED_CONVERSATION,
     APOLOGY_CONTEXT,
     APOLOGY_EXTEN,
     CONVERSATION_BRIDGE_PREFIX,
-    IGNORED_EVENTS,
+    HANDLED_EVENTS,
     REPLACES,
     CallContext,
     Resynced,
@@ -28,6 +32,7 @@ from ari_app.events import Event
 from ari_app.settings import AriSettings
 from tests.support.fake_ari import FakeAri
 from tests.support.fake_stream import FakeConnection, channel, channel_event, stasis_start
+from tests.swagger import swagger_dir
 
 SETTINGS = AriSettings(url="http://127.0.0.1:1/ari", user="stadtruf", password="x")
 APOLOGY = {"context": APOLOGY_CONTEXT, "extension": APOLOGY_EXTEN, "priority": 1}
@@ -338,8 +343,8 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> Non
 async def test_each_connect_asks_asterisk_to_keep_the_events_no_part_reads() -> None:
     async with running() as run:
         (request,) = run.ari.calls("filter_events")
-        assert request == {"app": SETTINGS.app, "disallowed": list(IGNORED_EVENTS)}
-        assert "ChannelVarset" in IGNORED_EVENTS and "ChannelDtmfReceived" not in IGNORED_EVENTS
+        assert request == {"app": SETTINGS.app, "allowed": list(HANDLED_EVENTS), "disallowed": []}
+        assert "ChannelVarset" not in HANDLED_EVENTS and "ChannelDtmfReceived" in HANDLED_EVENTS
 
 
 async def test_an_asterisk_without_the_event_filter_still_gets_the_app() -> None:
@@ -348,3 +353,22 @@ async def test_an_asterisk_without_the_event_filter_still_gets_the_app() -> None
     async with running(ari) as run:
         await run.push(stasis_start("c1"))
         assert (await run.calls.next()).channel_id == "c1"
+
+
+def test_the_event_filter_lets_through_every_event_type_the_app_reads() -> None:
+    """A part that starts reading an event type must add it to HANDLED_EVENTS, or Asterisk
+    never sends it: every ARI event name quoted in the app's code is in the filter."""
+    events = swagger_dir() / "events.json"
+    if not events.exists():
+        pytest.fail(f"Asterisk Swagger files not found in {events.parent}: run ./dev test")
+    known = set(json.loads(events.read_text())["models"])
+    app_dir = Path(ari_app.__file__).parent
+    quoted = {
+        name
+        for path in app_dir.rglob("*.py")
+        if path.name != "events.py"  # the event model itself, not a reader of any type
+        for name in re.findall(r'"([A-Z][A-Za-z]+)"', path.read_text())
+        if name in known
+    }
+    assert quoted, "no event type found: the scan is broken"
+    assert quoted <= set(HANDLED_EVENTS), quoted - set(HANDLED_EVENTS)

@@ -135,7 +135,7 @@ CASES: list[tuple[str, Call, str, str, str, dict[str, str], Any]] = [
     ),
     (
         "filter_events",
-        lambda r: r.filter_events("stadtruf", ["ChannelVarset"]),
+        lambda r: r.filter_events("stadtruf", disallowed=["ChannelVarset"]),
         "PUT",
         "/applications/{applicationName}/eventFilter",
         "/applications/stadtruf/eventFilter",
