@@ -8,7 +8,6 @@ create travel in a JSON body. Methods return the decoded JSON (`Channel`, `Bridg
 
 from __future__ import annotations
 
-import base64
 import json as jsonlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -18,10 +17,11 @@ import aiohttp
 import structlog
 import yarl
 
+from ari_app.connection import base_url_of, basic_auth_header
 from ari_app.errors import AriError, AriNotFound, AriUnavailable, error_message, left_stasis
 from ari_app.variables import array_assignment
 
-__all__ = ["AriRest", "HangupReason", "JsonObject", "base_url_of", "basic_auth_header"]
+__all__ = ["AriRest", "HangupReason", "JsonObject"]
 
 log = structlog.get_logger(__name__)
 
@@ -44,36 +44,6 @@ HangupReason = Literal[
     "failure",
     "answered_elsewhere",
 ]
-
-
-def base_url_of(url: str) -> yarl.URL:
-    """Validate an ARI base URL such as ``http://127.0.0.1:8088/ari``.
-
-    Credentials inside the URL are refused: URLs end up in logs and error messages, the
-    password must not.
-    """
-    parsed = yarl.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"ARI base URL must be http(s)://host[:port]/ari, got {url!r}")
-    if parsed.user is not None or parsed.password is not None:
-        raise ValueError(
-            "ARI base URL must not contain credentials; pass username and password separately"
-        )
-    if parsed.query_string or parsed.fragment:
-        raise ValueError("ARI base URL must not have a query string or fragment")
-    return parsed.with_path(parsed.path.rstrip("/"))
-
-
-def basic_auth_header(username: str, password: str) -> dict[str, str]:
-    """The Authorization header for ARI's basic auth.
-
-    Built by hand because aiohttp 3.14 deprecates BasicAuth/`auth=` and its replacement,
-    `encode_basic_auth`, does not exist in the older aiohttp versions we still allow.
-    """
-    if ":" in username:
-        raise ValueError("ARI username must not contain ':' (RFC 7617)")
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
 
 
 def _seg(value: str) -> str:

@@ -18,8 +18,8 @@ from typing import TypeVar
 import aiohttp
 import structlog
 
+from ari_app.connection import base_url_of, basic_auth_header
 from ari_app.events import Event, parse_event
-from ari_app.rest import base_url_of, basic_auth_header
 
 __all__ = ["EventStream", "OnConnect", "next_delay"]
 

@@ -29,7 +29,8 @@ from pathlib import Path
 import aiohttp
 import structlog
 
-from ari_app.rest import AriRest, basic_auth_header
+from ari_app.connection import basic_auth_header
+from ari_app.rest import AriRest
 from benchmarks.flow import asterisk_pid, cpu_seconds
 from benchmarks.flow_setup import PLAN, agents_config
 from stadtruf.asterisk.dialplan import numbers_conf

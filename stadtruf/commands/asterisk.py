@@ -20,8 +20,9 @@ from pathlib import Path
 
 import aiohttp
 
+from ari_app.connection import base_url_of
 from ari_app.errors import AriError
-from ari_app.rest import AriRest, base_url_of
+from ari_app.rest import AriRest
 from ari_app.settings import AriSettings
 from stadtruf.asterisk.agents import AgentEndpoint, render_servicecenter_endpoints
 from stadtruf.asterisk.capacity import CAPACITY_ENV, render_capacity_env
