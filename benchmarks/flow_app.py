@@ -4,7 +4,8 @@
 
 Its own process so that its CPU time and memory (from /proc) are the app's alone, not the
 harness's (the observer, SIPp's bookkeeping). All agents start logged in; the clock stands at
-an open hour. SIGTERM stops it as `serve` stops; with PROFILE_OUT it runs under cProfile.
+an open hour. SIGTERM stops it as `serve` stops; it runs on serve's event loop (uvloop), and
+with PROFILE_OUT under cProfile.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import structlog
 
 from ari_app.settings import AriSettings
 from benchmarks.calls import OPEN_AT
+from stadtruf import event_loop
 from stadtruf.asterisk.topology import ARI_USER
 from stadtruf.config import load
 from stadtruf.config.agents import AgentsConfig
@@ -53,12 +55,12 @@ def main() -> int:
     # Under load the app's info lines would cost more than the calls; warnings still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if profile_out is None:
-        asyncio.run(serve(url, password, agents))
+        event_loop.run(serve(url, password, agents))
         return 0
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        asyncio.run(serve(url, password, agents))
+        event_loop.run(serve(url, password, agents))
     finally:
         profiler.disable()
         profiler.dump_stats(profile_out)

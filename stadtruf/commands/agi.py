@@ -11,6 +11,7 @@ from pathlib import Path
 import structlog
 
 from agi.server import DEFAULT_HOST, DEFAULT_PORT, AgiServer
+from stadtruf import event_loop
 from stadtruf import logging as stadtruf_logging
 from stadtruf.cli import Subcommands
 from stadtruf.config import ConfigError, load_site
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     host, port = args.listen
     try:
-        asyncio.run(_serve(LiveConfig(args.config, site.config), host, port))
+        event_loop.run(_serve(LiveConfig(args.config, site.config), host, port))
     except OSError as exc:
         print(f"stadtruf agi: {host}:{port} nicht verfügbar: {exc.strerror}", file=sys.stderr)
         return 1

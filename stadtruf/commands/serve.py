@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from ari_app.settings import AriSettings, SettingsError
+from stadtruf import event_loop
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_HOST, DEFAULT_PORT
 from stadtruf.api.auth import weak_tokens
@@ -156,7 +156,7 @@ def serve(args: argparse.Namespace) -> int:
             if args.asterisk_dir is not None:
                 directory = args.asterisk_dir
                 tasks.append(guard_instance(service, config, directory, directory / "etc").run)
-            asyncio.run(run_service(service, live, api, tasks=tasks, restart=restart))
+            event_loop.run(run_service(service, live, api, tasks=tasks, restart=restart))
         if restart.due:
             if args.clock_start is not None:  # the app's clock runs on, not from its start again
                 now = datetime.fromtimestamp(clock(), BERLIN).isoformat()

@@ -13,13 +13,13 @@ without one gets a random password for this run, shared with its test phone. Wit
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import sys
 from pathlib import Path
 
 from ari_app.settings import AriSettings
+from stadtruf import event_loop
 from stadtruf import logging as stadtruf_logging
 from stadtruf.api.agent_api import DEFAULT_PORT
 from stadtruf.api.auth import weak_tokens
@@ -217,7 +217,7 @@ def up(args: argparse.Namespace) -> int:
                 service, config, center.directory, center.etc, always_trusted=[plan.carrier]
             )
             with written_pid():
-                asyncio.run(run_service(service, live, api, refresh, tasks=[guard.run]))
+                event_loop.run(run_service(service, live, api, refresh, tasks=[guard.run]))
     except AsteriskStartError as exc:
         print(f"stadtruf up: {exc}", file=sys.stderr)
         return 1
