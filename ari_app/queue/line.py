@@ -71,10 +71,12 @@ class Line:
         """The caller's task from the hand-off until the call is over for the app."""
         shared = self.shared
         again = request.queued_at is not None  # back after a restart: the place is kept
-        arrived, queued_at = shared.clock(), shared.now()
+        # The place in line is `arrived` on the engine's clock; `queued_at`, the same moment
+        # on the wall clock, is what a restart has to go by.
+        arrived = shared.clock()
+        queued_at = datetime.fromtimestamp(shared.wall_time(arrived), UTC)
         if request.queued_at is not None:
-            # The engine's clock is not the wall clock: the same time ago on it.
-            arrived -= max(0.0, shared.wall_clock() - request.queued_at)
+            arrived = shared.engine_time(request.queued_at)
             queued_at = datetime.fromtimestamp(request.queued_at, UTC)
         caller = WaitingCaller(call, request, arrived, queued_at, request.topic, line=self)
         self._waiting[caller.id] = caller

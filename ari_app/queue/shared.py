@@ -67,6 +67,7 @@ class Shared:
         # Events with an optional future the worker resolves once their effects are done.
         self.inbox: asyncio.Queue[tuple[q.Event, asyncio.Future[None] | None]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wall_offset: float | None = None  # wall_clock() - clock(), see `_offset`
 
     @property
     def rest(self) -> Ari:
@@ -90,6 +91,26 @@ class Shared:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.wall_clock(), UTC)
+
+    def engine_time(self, wall_time: float) -> float:
+        """`wall_time` (a `queued_at` from before a restart) on the engine's clock, never
+        later than now."""
+        now = self.clock()
+        return min(now, wall_time - self._offset(now))
+
+    def wall_time(self, engine_time: float) -> float:
+        """`engine_time` (a caller's arrival) in seconds since the epoch."""
+        return engine_time + self._offset(self.clock())
+
+    def _offset(self, now: float) -> float:
+        """wall_clock() - clock(), taken once, not per caller: taken per caller, a pause
+        between the two reads (a busy machine) moved each caller by its own few milliseconds,
+        and callers queued a millisecond apart swapped places after a restart. Taken again
+        only if it moved by over a second: the wall clock was set."""
+        offset = self.wall_clock() - now
+        if self._wall_offset is None or abs(offset - self._wall_offset) > 1.0:
+            self._wall_offset = offset
+        return self._wall_offset
 
     def report(self, event: q.Event) -> None:
         """Hand an event to the engine's worker (in order; it steps the engine)."""

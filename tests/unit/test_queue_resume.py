@@ -7,9 +7,12 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from ari_app.application import CallContext
 from ari_app.errors import AriError
 from ari_app.queue import CONVERSATION_PREFIX, RING_PREFIX, CallDistributor
+from ari_app.queue.shared import Shared
 from stadtruf.core.lifecycle import Ended, Queued
 from stadtruf.core.snapshot import SNAPSHOT_VARIABLE, loads
 from stadtruf.store.callbacks import CallbackStore
@@ -126,3 +129,35 @@ async def test_adopted_calls_wait_for_the_queues_connection(tmp_path: Path) -> N
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_callers_queued_a_millisecond_apart_keep_their_order_whatever_pauses_the_app() -> None:
+    """The chaos test once saw two callers queued 1 ms apart swap places after a restart: each
+    arrival came from its own two clock reads, and the app paused 5 ms between the second
+    caller's two (a busy machine), which moved that caller 5 ms earlier."""
+    engine, wall = [100.0], [EPOCH]
+    pauses = iter([0.0, 0.005])
+
+    def wall_clock() -> float:
+        pause = next(pauses, 0.0)
+        engine[0] += pause
+        wall[0] += pause
+        return wall[0]
+
+    shared = Shared(
+        agents(),
+        app_name="stadtruf",
+        language="de",
+        clock=lambda: engine[0],
+        wall_clock=wall_clock,
+        sink=lambda happened: None,
+    )
+    first, second = EPOCH - 10.001, EPOCH - 10.0
+    assert shared.engine_time(first) == pytest.approx(89.999)
+    assert shared.engine_time(second) == pytest.approx(90.0)  # not 89.995
+    assert shared.wall_time(90.0) == pytest.approx(second)  # and back, with the same offset
+    # The wall clock set back an hour: the offset is taken again.
+    wall[0] -= 3600.0
+    assert shared.engine_time(wall[0] - 10.0) == pytest.approx(engine[0] - 10.0)
+    # Never later than now: a queued_at ahead of the wall clock is now.
+    assert shared.engine_time(wall[0] + 60.0) == engine[0]
