@@ -1,7 +1,7 @@
 """The event loop of the long-running services (`serve`, `up`, `agi`): uvloop.
 
-Most of the app's own CPU per call is the event loop's and the HTTP client's work around ~26
-ARI requests and ~20 events (docs/benchmarks-flow.md); uvloop does the loop's and the
+Most of the app's own CPU per call is the event loop's and the HTTP client's work around its
+~26 ARI requests and their events (docs/benchmarks-flow.md); uvloop does the loop's and the
 sockets' part in C (libuv). Behaviour is asyncio's: the same tasks, signals and subprocesses.
 """
 
