@@ -348,6 +348,15 @@ async def test_sigterm_still_hands_the_calls_back_to_the_dialplan() -> None:
 BROKEN_CONFIG = "print('config/bottrop.yaml:3:1: kaputt'); raise SystemExit(1)"
 
 
+async def signalled_until_logged(event: str, *, timeout: float) -> None:
+    """Send this process the restart signal; return once the app has logged `event`."""
+    with structlog.testing.capture_logs() as logs:
+        os.kill(os.getpid(), RESTART_SIGNAL)
+        async with asyncio.timeout(timeout):
+            while not any(e["event"] == event for e in logs):
+                await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize(
     ("argv", "check", "reason"),
     [
@@ -362,11 +371,7 @@ async def test_a_restart_refused_before_any_call_is_let_go(
     note = tmp_path / REFUSED_NOTE
     restart = Restart(argv, check=check, note=note)
     app, connection, calls, task = await served(restart)
-    with structlog.testing.capture_logs() as logs:
-        os.kill(os.getpid(), RESTART_SIGNAL)
-        async with asyncio.timeout(10):
-            while not any(e["event"] == "app.restart_refused" for e in logs):
-                await asyncio.sleep(0.01)
+    await signalled_until_logged("app.restart_refused", timeout=10)
     assert not task.done() and not restart.requested and not calls.cancelled
     assert reason in note.read_text()  # for `stadtruf restart` to show
     # The service goes on: a new call is taken as usual.
@@ -391,11 +396,7 @@ async def test_a_restart_whose_check_passes_goes_ahead(tmp_path: Path) -> None:
 async def test_without_a_restart_sigusr2_is_logged_and_ignored(run_dir: Path) -> None:
     """`stadtruf up` owns its Asterisks: a re-exec would start them a second time."""
     app, _, calls, task = await served(None)
-    with structlog.testing.capture_logs() as logs:
-        os.kill(os.getpid(), RESTART_SIGNAL)
-        async with asyncio.timeout(2):
-            while not any(e["event"] == "app.restart_unsupported" for e in logs):
-                await asyncio.sleep(0.01)
+    await signalled_until_logged("app.restart_unsupported", timeout=2)
     assert not task.done() and not calls.cancelled
     assert "stadtruf up startet nicht neu" in (run_dir / REFUSED_NOTE).read_text()
     await app.stop()
